@@ -1,0 +1,240 @@
+"""Run the python blocks of a page in order, in one namespace, capturing output and figures.
+
+Used by the tests (``pagerun.pytest_plugin``) and by the site build (``hooks/pages.py``); a
+successful run is cached under ``.cache/pagerun`` keyed by the page text and the sources of
+``companion`` and ``pagerun``, so the build after a test run does not execute the pages again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .parse import Block, parse_page
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "pagerun"
+SCALE_ENV = "COMPANION_SCALE"
+
+
+@dataclass
+class BlockResult:
+    line: int
+    status: str  # "passed", "failed", "not-in-ci"
+    stdout: str = ""
+    figures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str = ""  # traceback, or a diff of expected vs printed output
+    parity: list[dict] = field(default_factory=list)
+
+
+def normalize(text: str) -> str:
+    """Output as compared: trailing spaces and trailing blank lines removed."""
+    return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
+
+
+def output_problem(block: Block, stdout: str) -> str:
+    """Return why the printed output does not match the page, or '' when it does."""
+    if block.live_output:
+        if block.output is not None:
+            return "a .live-output block must not have an output fence (its output varies)"
+        return ""
+    printed = normalize(stdout)
+    if block.output is None:
+        if printed:
+            return (
+                "the block printed output but the page shows none under it; "
+                "add an `output` fence (./dev update-outputs writes it):\n" + printed
+            )
+        return ""
+    expected = normalize(block.output.text)
+    if printed == expected:
+        return ""
+    diff = difflib.unified_diff(
+        expected.splitlines(), printed.splitlines(), "shown on the page", "printed now", lineterm=""
+    )
+    return "printed output differs from the page (./dev update-outputs rewrites it):\n" + "\n".join(diff)
+
+
+def _source_digest() -> str:
+    h = hashlib.sha256()
+    for pkg in ("companion", "pagerun"):
+        for f in sorted((ROOT / pkg).rglob("*.py")):
+            h.update(f.read_bytes())
+    h.update(os.environ.get(SCALE_ENV, "cpu").encode())
+    return h.hexdigest()
+
+
+def _collect_figures() -> list[str]:
+    if "matplotlib.pyplot" not in sys.modules:
+        return []
+    import matplotlib.pyplot as plt
+
+    svgs = []
+    for num in plt.get_fignums():
+        fig = plt.figure(num)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        svg = buf.getvalue()
+        svgs.append(svg[svg.index("<svg"):])
+        plt.close(fig)
+    return svgs
+
+
+def _take_parity_records() -> list[dict]:
+    parity = sys.modules.get("companion.parity")
+    records = getattr(parity, "RECORDS", None)
+    if not records:
+        return []
+    taken = list(records)
+    records.clear()
+    return taken
+
+
+def _reset_global_state() -> None:
+    _take_parity_records()
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib as mpl
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        mpl.rcdefaults()
+        mpl.rcParams["svg.hashsalt"] = "dl-companion"
+
+
+class PageRunner:
+    """Executes the blocks of one page, in file order, in one namespace."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path).resolve()
+        self.blocks = parse_page(self.path)
+        self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
+        self.results: list[BlockResult] = []
+        self.workdir = tempfile.mkdtemp(prefix="pagerun-")
+        self.failed_at: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.blocks)
+
+    def run_through(self, index: int) -> BlockResult:
+        """Run every block up to and including ``index`` that has not run yet; return its result."""
+        while len(self.results) <= index:
+            self.results.append(self._run(self.blocks[len(self.results)]))
+        return self.results[index]
+
+    def run_all(self) -> list[BlockResult]:
+        if self.blocks:
+            self.run_through(len(self.blocks) - 1)
+        return self.results
+
+    def _run(self, block: Block) -> BlockResult:
+        if block.not_in_ci:
+            return BlockResult(block.line, "not-in-ci")
+        if self.failed_at is not None:
+            return BlockResult(
+                block.line, "failed", error=f"not run: an earlier block of this page failed (line {self.failed_at})"
+            )
+        if not self.results:
+            _reset_global_state()
+        source = "\n" * block.start + "\n" * 1 + block.code  # tracebacks point at the Markdown lines
+        stdout = io.StringIO()
+        old_cwd = os.getcwd()
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            code = compile(source, str(self.path), "exec")
+            os.chdir(self.workdir)
+            with contextlib.redirect_stdout(stdout):
+                exec(code, self.namespace)
+        except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            tb = traceback.TracebackException.from_exception(exc)
+            tb.stack = traceback.StackSummary.from_list(
+                [f for f in tb.stack if f.filename == str(self.path) or "companion" in f.filename]
+            )
+            error = "".join(tb.format())
+        finally:
+            os.chdir(old_cwd)
+        seconds = time.perf_counter() - t0
+        figures = _collect_figures()
+        parity = _take_parity_records()
+        text = stdout.getvalue()
+        if not error:
+            error = output_problem(block, text)
+            failed_parity = [r for r in parity if not r.get("passed", True)]
+            if not error and failed_parity:
+                error = "parity check failed: " + json.dumps(failed_parity, default=str)
+        status = "failed" if error else "passed"
+        if error and self.failed_at is None and status == "failed" and not text_only_mismatch(error):
+            self.failed_at = block.line
+        return BlockResult(block.line, status, text, figures, seconds, error, parity)
+
+    # --- cache shared by the tests and the site build ---------------------------------
+    def cache_file(self) -> Path:
+        digest = hashlib.sha256(self.path.read_bytes() + _source_digest().encode()).hexdigest()[:24]
+        return CACHE / f"{self.path.stem}-{digest}.json"
+
+    def save(self) -> None:
+        if self.done and all(r.status != "failed" for r in self.results):
+            CACHE.mkdir(parents=True, exist_ok=True)
+            self.cache_file().write_text(json.dumps([asdict(r) for r in self.results]))
+
+
+def text_only_mismatch(error: str) -> bool:
+    """An output mismatch does not stop the later blocks of the page from running."""
+    return error.startswith(("printed output differs", "the block printed output", "a .live-output"))
+
+
+def load_or_run(path: Path | str) -> tuple[list[Block], list[BlockResult], bool]:
+    """Results of a page from the cache, or from running it now; the flag says which."""
+    runner = PageRunner(path)
+    cached = runner.cache_file()
+    if cached.exists():
+        results = [BlockResult(**r) for r in json.loads(cached.read_text())]
+        if len(results) == len(runner.blocks):
+            return runner.blocks, results, True
+    results = runner.run_all()
+    runner.save()
+    return runner.blocks, results, False
+
+
+def rewrite_outputs(path: Path, blocks: list[Block], results: list[BlockResult]) -> bool:
+    """Write the printed outputs under their blocks in the page; return True if the file changed."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    original = list(lines)
+    pairs = sorted(zip(blocks, results), key=lambda p: p[0].start, reverse=True)
+    for block, result in pairs:
+        if result.status != "passed" and not text_only_mismatch(result.error):
+            continue
+        if block.live_output:
+            continue
+        printed = normalize(result.stdout)
+        fence = []
+        if printed:
+            ticks = "````" if "```" in printed else "```"
+            fence = [block.indent + ticks + "output"]
+            fence += [(block.indent + l) if l else "" for l in printed.splitlines()]
+            fence += [block.indent + ticks]
+        if block.output is not None:
+            start, end = block.output.start, block.output.end
+            if not fence:  # drop the fence and the blank line before it
+                start = block.end
+            lines[start:end] = fence
+        elif fence:
+            lines[block.end:block.end] = [""] + fence
+    if lines != original:
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return True
+    return False
