@@ -1,8 +1,20 @@
-"""Training loops for PyTorch and MXNet with per-epoch history; seeding; the CPU/full scale switch."""
+"""Training loops for PyTorch and MXNet with per-epoch history; seeding; the CPU/full scale switch.
+
+Both loops follow the 2019 book's ``train_ch3``: the training loss and accuracy of an epoch are
+averaged over the minibatches as they are trained (per example), the test loss and accuracy are
+measured after the epoch. The MXNet loop is Gluon's: per-example loss, ``l.backward()``,
+``trainer.step(batch_size)``. mxnet is imported only inside the MXNet functions.
+"""
 
 from __future__ import annotations
 
 import os
+import random
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
 
 SCALE_ENV = "COMPANION_SCALE"
 
@@ -13,3 +25,216 @@ def full_scale() -> bool:
     if value not in {"cpu", "full"}:
         raise ValueError(f"{SCALE_ENV} must be 'cpu' or 'full', got {value!r}")
     return value == "full"
+
+
+def seed_all(seed: int) -> None:
+    """Seed python's ``random``, numpy, torch, and MXNet when it is already imported."""
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"expected a non-negative integer seed, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    import torch
+
+    torch.manual_seed(seed)
+    if "mxnet" in sys.modules:
+        sys.modules["mxnet"].random.seed(seed)
+
+
+@dataclass
+class History:
+    """Per-epoch metrics; accuracies are None for regression, test values None without test data."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float | None] = field(default_factory=list)
+    test_loss: list[float | None] = field(default_factory=list)
+    test_acc: list[float | None] = field(default_factory=list)
+
+    METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def append(self, train_loss: float, train_acc: float | None,
+               test_loss: float | None, test_acc: float | None) -> None:
+        self.train_loss.append(train_loss)
+        self.train_acc.append(train_acc)
+        self.test_loss.append(test_loss)
+        self.test_acc.append(test_acc)
+
+    def last(self, metric: str | None = None) -> Any:
+        """The last epoch's metrics as a dict, or one of them by name (e.g. ``last("test_acc")``)."""
+        if not self.train_loss:
+            raise ValueError("the history is empty (0 epochs)")
+        if metric is None:
+            return {m: getattr(self, m)[-1] for m in self.METRICS}
+        if metric not in self.METRICS:
+            raise ValueError(f"expected metric in {self.METRICS}, got {metric!r}")
+        return getattr(self, metric)[-1]
+
+
+def _is_classification(out_shape: tuple[int, ...], y_dtype_is_int: bool) -> bool:
+    return y_dtype_is_int and len(out_shape) == 2 and out_shape[1] > 1
+
+
+def accuracy(logits: Any, y: Any) -> float:
+    """Fraction of rows whose argmax equals the integer label (torch, MXNet or numpy arrays)."""
+    from .parity import to_numpy
+
+    logits, y = to_numpy(logits), to_numpy(y)
+    if logits.ndim != 2 or y.shape != (logits.shape[0],):
+        raise ValueError(
+            f"expected logits (N, C) and labels (N,), got {logits.shape} and {y.shape}"
+        )
+    if logits.shape[0] == 0:
+        raise ValueError("expected at least one example, got 0")
+    return float((logits.argmax(axis=1) == y).mean())
+
+
+def _check_common(epochs: int) -> None:
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"expected a positive integer number of epochs, got {epochs!r}")
+
+
+def _progress(epochs: int, progress: bool, desc: str) -> Iterable[int]:
+    if not progress:
+        return range(epochs)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(epochs), desc=desc, unit="epoch")
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+
+def _torch_loss_sum(l: Any) -> tuple[Any, Any]:
+    """(mean for backward, sum over the batch) of a scalar-mean or per-example torch loss."""
+    if l.dim() == 0:
+        return l, None
+    per_example = l.reshape(l.shape[0], -1).mean(dim=1)
+    return per_example.mean(), per_example.sum()
+
+
+def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for non-classification) of ``net`` on ``data_iter`` in eval mode."""
+    import torch
+
+    was_training = net.training
+    net.eval()
+    total_loss, correct, n, classification = 0.0, 0, 0, True
+    try:
+        with torch.no_grad():
+            for x, y in data_iter:
+                out = net(x)
+                mean, s = _torch_loss_sum(loss_fn(out, y))
+                total_loss += float(s) if s is not None else float(mean) * len(y)
+                classification = classification and _is_classification(
+                    tuple(out.shape), not torch.is_floating_point(y))
+                if classification:
+                    correct += int((out.argmax(dim=1) == y).sum())
+                n += len(y)
+    finally:
+        net.train(was_training)
+    if n == 0:
+        raise ValueError("data_iter yielded no examples")
+    return total_loss / n, (correct / n if classification else None)
+
+
+def train_torch(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
+                epochs: int, optimizer: Any, progress: bool = False) -> History:
+    """Train a PyTorch module; ``loss_fn`` may return the batch mean or per-example losses.
+
+    Returns the per-epoch :class:`History` (train metrics averaged during the epoch, test metrics
+    after it). Reproducible when the net, the data order and torch are seeded.
+    """
+    import torch
+
+    _check_common(epochs)
+    history = History()
+    bar = _progress(epochs, progress, "train_torch")
+    for _ in bar:
+        net.train()
+        total_loss, correct, n, classification = 0.0, 0, 0, True
+        for x, y in train_iter:
+            out = net(x)
+            mean, s = _torch_loss_sum(loss_fn(out, y))
+            optimizer.zero_grad()
+            mean.backward()
+            optimizer.step()
+            total_loss += float(s.detach()) if s is not None else float(mean.detach()) * len(y)
+            classification = classification and _is_classification(
+                tuple(out.shape), not torch.is_floating_point(y))
+            if classification:
+                correct += int((out.detach().argmax(dim=1) == y).sum())
+            n += len(y)
+        if n == 0:
+            raise ValueError("train_iter yielded no examples")
+        test_loss, test_acc = evaluate_torch(net, test_iter, loss_fn) if test_iter is not None else (None, None)
+        history.append(total_loss / n, correct / n if classification else None, test_loss, test_acc)
+        if progress:
+            bar.set_postfix(_postfix(history))
+    return history
+
+
+def _postfix(history: History) -> dict[str, str]:
+    return {k: f"{v:.3f}" for k, v in history.last().items() if v is not None}
+
+
+# --------------------------------------------------------------------------- MXNet
+
+
+def _mx_is_int(y: Any) -> bool:
+    return np.issubdtype(np.dtype(y.dtype), np.integer)
+
+
+def evaluate_mxnet(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for non-classification) of a Gluon block, outside autograd."""
+    total_loss, correct, n, classification = 0.0, 0, 0, True
+    for x, y in data_iter:
+        out = net(x)
+        l = loss_fn(out, y)
+        total_loss += float(l.sum().asscalar())
+        classification = classification and _is_classification(tuple(out.shape), _mx_is_int(y))
+        if classification:
+            correct += int((out.argmax(axis=1).asnumpy().astype(np.int64) == y.asnumpy()).sum())
+        n += y.shape[0]
+    if n == 0:
+        raise ValueError("data_iter yielded no examples")
+    return total_loss / n, (correct / n if classification else None)
+
+
+def train_mxnet(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
+                epochs: int, trainer: Any, progress: bool = False) -> History:
+    """Train a Gluon block the 2019 book's way: per-example loss, ``l.backward()``,
+    ``trainer.step(batch_size)``. Returns the per-epoch :class:`History`."""
+    from mxnet import autograd
+
+    _check_common(epochs)
+    history = History()
+    bar = _progress(epochs, progress, "train_mxnet")
+    for _ in bar:
+        total_loss, correct, n, classification = 0.0, 0, 0, True
+        for x, y in train_iter:
+            with autograd.record():
+                out = net(x)
+                l = loss_fn(out, y)
+            if l.ndim == 0 or (l.ndim == 1 and l.shape[0] == 1 and x.shape[0] != 1):
+                raise ValueError(
+                    f"expected a per-example loss of shape ({x.shape[0]},), got {l.shape}: "
+                    "Gluon losses are per example; do not call .mean() before backward()"
+                )
+            l.backward()
+            trainer.step(x.shape[0])
+            total_loss += float(l.sum().asscalar())
+            classification = classification and _is_classification(tuple(out.shape), _mx_is_int(y))
+            if classification:
+                correct += int((out.argmax(axis=1).asnumpy().astype(np.int64) == y.asnumpy()).sum())
+            n += y.shape[0]
+        if n == 0:
+            raise ValueError("train_iter yielded no examples")
+        test_loss, test_acc = evaluate_mxnet(net, test_iter, loss_fn) if test_iter is not None else (None, None)
+        history.append(total_loss / n, correct / n if classification else None, test_loss, test_acc)
+        if progress:
+            bar.set_postfix(_postfix(history))
+    return history

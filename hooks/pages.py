@@ -148,14 +148,37 @@ def _parity_table(files, page) -> str:
     return head + "| page | example | compared | max abs diff | tolerance | result |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
 
 
+_MERMAID_LOADER = re.compile(r'<script type="module">(?:(?!</script>).)*?cdnjs[^<]*?mermaid(?:(?!</script>).)*</script>', re.S)
+_EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>')
+_EXTERNAL = re.compile(
+    r'<script[^>]+src="(?:https?:)?//[^"]*"'
+    r'|<link\b(?=[^>]*rel="(?:stylesheet|preload|modulepreload|icon|preconnect)")[^>]*href="(?:https?:)?//[^"]*"'
+    r'|@import\s+url\(["\']?(?:https?:)?//|import\(["\'](?:https?:)?//',
+    re.I,
+)
+
+
+def on_post_page(output, page, config):
+    """Notebook pages: drop mkdocs-jupyter's CDN loaders (mermaid, an empty MathJax tag)."""
+    if getattr(page, "nb_url", None):
+        output = _EMPTY_SCRIPT.sub("", _MERMAID_LOADER.sub("", output))
+    return output
+
+
 def on_post_build(config):
-    """Offer each exercise notebook (a jupytext .py source) as an .ipynb download."""
+    """Write each exercise notebook as .ipynb beside its page; fail if a page loads anything remote."""
     import jupytext
 
     docs = Path(config["docs_dir"])
     site = Path(config["site_dir"])
     for src in sorted((docs / "exercise-1").glob("*.py")):
-        nb = jupytext.read(src)
-        out = site / src.relative_to(docs).with_suffix(".ipynb")
+        out = site / src.relative_to(docs).with_suffix("") / f"{src.stem}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
-        jupytext.write(nb, out, fmt="ipynb")
+        jupytext.write(jupytext.read(src), out, fmt="ipynb")
+    remote = [
+        f"{p.relative_to(site)}: {m.group(0)}"
+        for p in site.rglob("*.html")
+        for m in _EXTERNAL.finditer(p.read_text(encoding="utf-8"))
+    ]
+    if remote:
+        raise PluginError("the site must work offline, but pages load remote resources:\n" + "\n".join(remote[:20]))

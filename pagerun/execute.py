@@ -189,7 +189,10 @@ class PageRunner:
     def save(self) -> None:
         if self.done and all(r.status != "failed" for r in self.results):
             CACHE.mkdir(parents=True, exist_ok=True)
-            self.cache_file().write_text(json.dumps([asdict(r) for r in self.results]))
+            target = self.cache_file()
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps([asdict(r) for r in self.results]))
+            tmp.replace(target)  # atomic: a concurrent reader never sees half a file
 
 
 def text_only_mismatch(error: str) -> bool:

@@ -1,0 +1,466 @@
+"""Sizing of networks: parameter counts, memory, shapes, receptive fields, multiply-accumulates.
+
+Everything is computed analytically from layer hyper-parameters, and each analytic quantity has
+an empirical twin measured on a built PyTorch model, so a page can show both and assert they agree.
+
+Parameters, shapes and memory::
+
+    dense_params(1200, 100)                  # 120100  (weights 100*1200 + biases 100)
+    dense_shapes(1200, 100)                  # {'weight': (100, 1200), 'bias': (100,)}
+    conv_params(3, 10, 5)                    # 760     (10*3*5*5 + 10)
+    conv_shapes(3, 10, 5)                    # {'weight': (10, 3, 5, 5), 'bias': (10,)}
+    mlp_params([1200, 100, 50, 20])          # 126170, summed over the three Linear layers
+    memory(126170, bits=64)                  # Memory(bytes=1009360, ...): .mb (10^6), .mib (2^20)
+    count_params(torch_model)                # sum of p.numel() over trainable parameters
+
+Receptive field (one spatial axis; square kernels)::
+
+    layers = [Conv(3, padding=1), Conv(3, padding=1), Pool(2)]
+    receptive_field(layers)                  # Field(size=6, jump=2, start=0.5)
+    receptive_field_trace(layers)            # one Field per layer
+    layers_from_sequential(nn_sequential)    # the Conv/Pool list read off a torch model
+    measure_receptive_field(nn_sequential, input_size=64, in_channels=3)
+                                             # Measured(rows=(a, b), cols=(c, d), size=..., ...)
+
+``Field.size`` is the number of input pixels one output pixel depends on, ``Field.jump`` the
+distance in input pixels between neighbouring output pixels (the product of the strides), and
+``Field.start`` the input coordinate of the centre of the field of output pixel 0 (negative
+when padding puts it outside the image).
+
+How the measurement works (:func:`measure_receptive_field`): a copy of the model is made in
+float64; every convolution gets all weights equal to ``1/fan_in`` and zero bias, every
+activation (ReLU, sigmoid, ...) and dropout is replaced by the identity, every max-pool by an
+average pool with the same kernel, stride, padding and dilation, and the input is all ones.
+Then every path from an input pixel to the output has a positive weight, so no gradient is
+zeroed by a ReLU in its flat part, by the arg-max of a max-pool, or by cancellation, and the
+input pixels with a nonzero gradient of one output pixel are exactly the pixels it depends on
+in the original network (the support of the dependence is set by the geometry, not the weights).
+``thin=True`` measures a one-channel copy with the same geometry, which is much faster for wide
+networks; with positive weights every channel feeds every channel, so the support is the same.
+
+Multiply-accumulates::
+
+    conv_macs(3, 64, 3, out_size=224)        # 86704128: c_out * H_out * W_out * c_in * k * k
+    dense_macs(25088, 4096)                  # 102760448 per sample
+    count_macs(torch_model, (1, 3, 224, 224))  # measured with forward hooks on Conv/Linear
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+__all__ = [
+    "Conv", "Pool", "Field", "Measured", "Memory",
+    "dense_params", "dense_shapes", "conv_params", "conv_shapes", "mlp_params", "memory",
+    "count_params", "param_shapes", "conv_output_size", "receptive_field", "receptive_field_trace",
+    "layers_from_sequential", "measure_receptive_field", "conv_macs", "dense_macs", "count_macs",
+]
+
+
+# ---------------------------------------------------------------- validation helpers
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1), got {value}")
+    return value
+
+
+def _nonneg_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a non-negative int, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative int (>= 0), got {value}")
+    return value
+
+
+def _pair(name: str, value: Any) -> tuple[int, int]:
+    """An int or a pair of ints, as (height, width), each positive."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
+        return _positive_int(name, value[0]), _positive_int(name, value[1])
+    v = _positive_int(name, value)
+    return v, v
+
+
+# ---------------------------------------------------------------- parameters and shapes
+
+def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """Parameters of a fully connected layer: ``n_out * n_in`` weights plus ``n_out`` biases."""
+    _positive_int("n_in", n_in)
+    _positive_int("n_out", n_out)
+    return n_out * n_in + (n_out if bias else 0)
+
+
+def dense_shapes(n_in: int, n_out: int, bias: bool = True) -> dict[str, tuple[int, ...]]:
+    """Shapes of a fully connected layer's parameters, PyTorch/Gluon layout: weight ``(n_out, n_in)``."""
+    _positive_int("n_in", n_in)
+    _positive_int("n_out", n_out)
+    shapes: dict[str, tuple[int, ...]] = {"weight": (n_out, n_in)}
+    if bias:
+        shapes["bias"] = (n_out,)
+    return shapes
+
+
+def conv_params(c_in: int, c_out: int, kernel: int | tuple[int, int], bias: bool = True, groups: int = 1) -> int:
+    """Parameters of a 2-D convolution: ``c_out * (c_in/groups) * kh * kw`` weights plus ``c_out`` biases."""
+    shape = conv_shapes(c_in, c_out, kernel, bias=bias, groups=groups)
+    total = 0
+    for s in shape.values():
+        n = 1
+        for d in s:
+            n *= d
+        total += n
+    return total
+
+
+def conv_shapes(c_in: int, c_out: int, kernel: int | tuple[int, int], bias: bool = True,
+                groups: int = 1) -> dict[str, tuple[int, ...]]:
+    """Shapes of a 2-D convolution's parameters: weight ``(c_out, c_in/groups, kh, kw)``, bias ``(c_out,)``."""
+    _positive_int("c_in", c_in)
+    _positive_int("c_out", c_out)
+    _positive_int("groups", groups)
+    kh, kw = _pair("kernel", kernel)
+    if c_in % groups or c_out % groups:
+        raise ValueError(f"c_in and c_out must be divisible by groups={groups}, got c_in={c_in}, c_out={c_out}")
+    shapes: dict[str, tuple[int, ...]] = {"weight": (c_out, c_in // groups, kh, kw)}
+    if bias:
+        shapes["bias"] = (c_out,)
+    return shapes
+
+
+def mlp_params(sizes: Sequence[int], bias: bool = True) -> int:
+    """Parameters of an MLP with layer widths ``sizes = [n_in, h1, ..., n_out]`` (fully connected, biases)."""
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {sizes!r}")
+    return sum(dense_params(a, b, bias) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A size in bytes, with its value in MB (10^6 bytes) and MiB (2^20 bytes)."""
+
+    bytes: int
+
+    @property
+    def mb(self) -> float:
+        return self.bytes / 10**6
+
+    @property
+    def mib(self) -> float:
+        return self.bytes / 2**20
+
+    def __str__(self) -> str:
+        return f"{self.bytes:,} bytes = {self.mb:.2f} MB = {self.mib:.2f} MiB"
+
+
+def memory(n_params: int, bits: int = 32) -> Memory:
+    """Memory taken by ``n_params`` numbers of ``bits`` bits each (8, 16, 32 or 64)."""
+    _nonneg_int("n_params", n_params)
+    if bits not in (8, 16, 32, 64):
+        raise ValueError(f"bits must be one of 8, 16, 32, 64, got {bits!r}")
+    return Memory(n_params * bits // 8)
+
+
+def count_params(model: Any, trainable_only: bool = True) -> int:
+    """Sum of ``p.numel()`` over a torch module's parameters (only those with ``requires_grad`` by default)."""
+    if not hasattr(model, "parameters"):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def param_shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` of a torch module's parameters, in registration order."""
+    if not hasattr(model, "named_parameters"):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return {name: tuple(p.shape) for name, p in model.named_parameters()}
+
+
+# ---------------------------------------------------------------- receptive fields
+
+@dataclass(frozen=True)
+class Conv:
+    """A convolution's geometry along one axis (square kernels): kernel, stride, padding, dilation."""
+
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    dilation: int = 1
+
+    def __post_init__(self) -> None:
+        _positive_int("Conv kernel", self.kernel)
+        _positive_int("Conv stride", self.stride)
+        _nonneg_int("Conv padding", self.padding)
+        _positive_int("Conv dilation", self.dilation)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pooling layer's geometry (max or average: the same field); ``stride=None`` means stride = kernel."""
+
+    kernel: int
+    stride: int | None = None
+    padding: int = 0
+    dilation: int = 1
+
+    def __post_init__(self) -> None:
+        _positive_int("Pool kernel", self.kernel)
+        if self.stride is not None:
+            _positive_int("Pool stride", self.stride)
+        _nonneg_int("Pool padding", self.padding)
+        _positive_int("Pool dilation", self.dilation)
+
+
+def _geometry(layer: Any) -> tuple[int, int, int, int]:
+    if isinstance(layer, Conv):
+        return layer.kernel, layer.stride, layer.padding, layer.dilation
+    if isinstance(layer, Pool):
+        return layer.kernel, layer.kernel if layer.stride is None else layer.stride, layer.padding, layer.dilation
+    raise TypeError(f"layers must be Conv or Pool (from companion.sizing), got {type(layer).__name__}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field after a layer: size (input pixels), jump (product of strides), start (centre of output 0)."""
+
+    size: int
+    jump: int
+    start: float
+
+
+def receptive_field_trace(layers: Iterable[Conv | Pool]) -> list[Field]:
+    """The receptive field after each layer of a stack, computed with the recurrences
+
+    ``size += (dilation*(kernel-1)) * jump``, ``start += (dilation*(kernel-1)/2 - padding) * jump``,
+    ``jump *= stride`` (sizes and jumps in input pixels).
+    """
+    size, jump, start = 1, 1, 0.0
+    trace = []
+    for layer in layers:
+        k, s, p, d = _geometry(layer)
+        span = d * (k - 1)
+        size += span * jump
+        start += (span / 2 - p) * jump
+        jump *= s
+        trace.append(Field(size, jump, start))
+    return trace
+
+
+def receptive_field(layers: Iterable[Conv | Pool]) -> Field:
+    """Receptive field of one output pixel of a stack of :class:`Conv` / :class:`Pool` layers."""
+    trace = receptive_field_trace(layers)
+    return trace[-1] if trace else Field(1, 1, 0.0)
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Output length along one axis: ``floor((size + 2*padding - dilation*(kernel-1) - 1) / stride) + 1``."""
+    _positive_int("size", size)
+    Conv(kernel, stride, padding, dilation)  # validates
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"input of size {size} is too small for kernel {kernel} (dilation {dilation}, padding {padding})")
+    return out
+
+
+# layer types that do not change the spatial geometry (elementwise or per-channel)
+_PASS_THROUGH = (
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
+    "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus", "Identity", "Dropout", "Dropout2d",
+    "Dropout1d", "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm",
+)
+
+
+def _square(name: str, value: Any, module: Any) -> int:
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) != 1:
+            raise ValueError(f"{type(module).__name__}: {name} must be the same along every axis, got {tuple(value)}")
+        value = value[0]
+    if isinstance(value, str):
+        raise ValueError(f"{type(module).__name__}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def layers_from_sequential(model: Any) -> list[Conv | Pool]:
+    """Read the :class:`Conv` / :class:`Pool` geometry off a torch ``nn.Sequential`` (nested ones too).
+
+    Activations, dropout, batch norm and local response norm are skipped (they act per pixel);
+    any other layer (Linear, Flatten, adaptive pooling, ...) raises TypeError.
+    """
+    import torch.nn as nn
+
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be a torch.nn.Sequential, got {type(model).__name__}")
+    layers: list[Conv | Pool] = []
+    for m in model:
+        if isinstance(m, nn.Sequential):
+            layers.extend(layers_from_sequential(m))
+        elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            layers.append(Conv(_square("kernel_size", m.kernel_size, m), _square("stride", m.stride, m),
+                               _square("padding", m.padding, m), _square("dilation", m.dilation, m)))
+        elif isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+            if m.ceil_mode:
+                raise ValueError(f"{m}: ceil_mode=True is not supported")
+            layers.append(Pool(_square("kernel_size", m.kernel_size, m), _square("stride", m.stride, m),
+                               _square("padding", m.padding, m), _square("dilation", m.dilation, m)))
+        elif isinstance(m, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
+            if m.ceil_mode:
+                raise ValueError(f"{m}: ceil_mode=True is not supported")
+            layers.append(Pool(_square("kernel_size", m.kernel_size, m), _square("stride", m.stride, m),
+                               _square("padding", m.padding, m)))
+        elif type(m).__name__ in _PASS_THROUGH:
+            continue
+        else:
+            raise TypeError(
+                f"unsupported layer {type(m).__name__}: expected Conv1d/2d/3d, MaxPool/AvgPool, "
+                f"an activation, dropout or batch norm (cut the model before Flatten/Linear)")
+    return layers
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Input pixels (inclusive index ranges) with a nonzero gradient of one output pixel."""
+
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    output_pixel: tuple[int, int]
+    clipped: bool  # True when the field touches the input border (it may extend beyond it)
+
+    @property
+    def size(self) -> int:
+        """Side length of the measured field (rows; equal to cols for square fields)."""
+        return self.rows[1] - self.rows[0] + 1
+
+
+def _positive_surrogate(model: Any, thin: bool) -> Any:
+    """The float64 copy used for the measurement (see the module docstring)."""
+    import torch
+    import torch.nn as nn
+
+    if thin:
+        mods: list[nn.Module] = []
+        for layer in layers_from_sequential(model):
+            k, s, p, d = _geometry(layer)
+            if isinstance(layer, Conv):
+                mods.append(nn.Conv2d(1, 1, k, s, p, d, bias=False))
+            else:
+                mods.append(nn.AvgPool2d(k, s, p))
+        surrogate = nn.Sequential(*mods)
+    else:
+        surrogate = copy.deepcopy(model)
+    if any(isinstance(layer, Pool) and layer.dilation != 1 for layer in layers_from_sequential(model)):
+        raise ValueError("measuring a dilated max-pool is not supported (its average-pool twin does not exist)")
+
+    def convert(seq: nn.Sequential) -> None:
+        for i, m in enumerate(seq):
+            if isinstance(m, nn.Sequential):
+                convert(m)
+            elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+                with torch.no_grad():
+                    m.weight.fill_(1.0 / m.weight[0].numel())
+                    if m.bias is not None:
+                        m.bias.zero_()
+            elif isinstance(m, nn.MaxPool2d) and m.dilation in (1, (1, 1)):
+                seq[i] = nn.AvgPool2d(m.kernel_size, m.stride, m.padding)
+            elif isinstance(m, nn.MaxPool1d) and m.dilation in (1, (1,)):
+                seq[i] = nn.AvgPool1d(m.kernel_size, m.stride, m.padding)
+            elif type(m).__name__ in _PASS_THROUGH:
+                seq[i] = nn.Identity()
+
+    convert(surrogate)
+    return surrogate.double().eval()
+
+
+def measure_receptive_field(model: Any, input_size: int, in_channels: int | None = None,
+                            output_pixel: tuple[int, int] | None = None, thin: bool = False) -> Measured:
+    """Measure the receptive field of one output pixel of a 2-D conv/pool ``nn.Sequential`` by autograd.
+
+    ``input_size`` is the side of the square input; ``in_channels`` defaults to the first
+    convolution's; ``output_pixel`` defaults to the centre of the output map. The gradient of
+    that output pixel (summed over output channels) w.r.t. the input is taken on a positive
+    surrogate of the model (see the module docstring) and its nonzero support is returned.
+    """
+    import torch
+    import torch.nn as nn
+
+    _positive_int("input_size", input_size)
+    if thin:
+        in_channels = 1
+    elif in_channels is None:
+        first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        if first is None:
+            raise ValueError("in_channels is required when the model has no Conv2d layer")
+        in_channels = first.in_channels
+    _positive_int("in_channels", in_channels)
+    surrogate = _positive_surrogate(model, thin)
+    x = torch.ones(1, in_channels, input_size, input_size, dtype=torch.float64, requires_grad=True)
+    y = surrogate(x)
+    if y.dim() != 4:
+        raise ValueError(f"the model must map (N, C, H, W) to (N, C, H, W), got output shape {tuple(y.shape)}")
+    h, w = y.shape[2], y.shape[3]
+    if output_pixel is None:
+        output_pixel = (h // 2, w // 2)
+    r, c = output_pixel
+    if not (0 <= r < h and 0 <= c < w):
+        raise ValueError(f"output_pixel must lie in the {h}x{w} output map, got {output_pixel}")
+    y[0, :, r, c].sum().backward()
+    support = (x.grad[0] != 0).any(dim=0)
+    rows = torch.nonzero(support.any(dim=1)).flatten()
+    cols = torch.nonzero(support.any(dim=0)).flatten()
+    if rows.numel() == 0:
+        raise ValueError("no input pixel has a nonzero gradient; is the model a conv/pool stack?")
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    clipped = r0 == 0 or c0 == 0 or r1 == input_size - 1 or c1 == input_size - 1
+    return Measured((r0, r1), (c0, c1), (int(r), int(c)), clipped)
+
+
+# ---------------------------------------------------------------- multiply-accumulates
+
+def conv_macs(c_in: int, c_out: int, kernel: int | tuple[int, int], out_size: int | tuple[int, int],
+              groups: int = 1) -> int:
+    """Multiply-accumulates of one 2-D convolution on one sample: ``c_out*H_out*W_out*(c_in/groups)*kh*kw``."""
+    w = conv_shapes(c_in, c_out, kernel, bias=False, groups=groups)["weight"]
+    oh, ow = _pair("out_size", out_size)
+    return w[0] * w[1] * w[2] * w[3] * oh * ow
+
+
+def dense_macs(n_in: int, n_out: int) -> int:
+    """Multiply-accumulates of a fully connected layer on one sample: ``n_in * n_out``."""
+    _positive_int("n_in", n_in)
+    _positive_int("n_out", n_out)
+    return n_in * n_out
+
+
+def count_macs(model: Any, input_shape: Sequence[int]) -> int:
+    """Multiply-accumulates of the Conv2d and Linear layers of a torch model for one forward pass.
+
+    Measured with forward hooks on an input of ``input_shape`` (batch included); the total is
+    divided by the batch size, i.e. per sample.
+    """
+    import torch
+    import torch.nn as nn
+
+    shape = tuple(input_shape)
+    if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"input_shape must be positive ints (N, ...), got {input_shape!r}")
+    total = 0
+
+    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            total += output.numel() * module.weight[0].numel()
+        else:
+            total += output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(shape))
+    finally:
+        for h in handles:
+            h.remove()
+    return total // shape[0]

@@ -1,0 +1,125 @@
+"""pagerun: the parser finds every fence (tabs, admonitions), outputs are compared, failures name the line."""
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pagerun.execute import PageRunner, rewrite_outputs
+from pagerun.inventory import rendered_python_blocks
+from pagerun.parse import PageError, parse_page
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+PAGE = textwrap.dedent('''\
+    # A page
+
+    ```python
+    x = 2
+    print(x * 3)
+    ```
+
+    ```output
+    6
+    ```
+
+    === "MXNet"
+
+        ```python
+        y = x + 1
+        print(y)
+        ```
+
+        ```output
+        3
+        ```
+
+    === "PyTorch"
+
+        ```{.python .needs-gpu}
+        import torch; torch.ones(1).cuda()
+        ```
+
+    !!! failure "Correction: something"
+
+        ```python
+        print("in an admonition", y)
+        ```
+
+    ??? note "Details"
+
+        ```python
+        z = [i for i in range(3)]
+        ```
+
+    ```text
+    not python
+    ```
+''')
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    return page
+
+
+def test_parser_finds_fences_in_tabs_admonitions_and_details(tmp_path):
+    blocks = parse_page(write(tmp_path, PAGE))
+    assert [b.line for b in blocks] == [3, 14, 25, 31, 37]
+    assert [b.not_in_ci for b in blocks] == [None, None, "needs a GPU", None, None]
+    assert blocks[0].output.text == "6\n" and blocks[1].output.text == "3\n"
+    assert blocks[1].code == "y = x + 1\nprint(y)\n"
+
+
+def test_site_renderer_sees_the_same_number_of_python_blocks(tmp_path):
+    assert rendered_python_blocks(write(tmp_path, PAGE)) == 5
+
+
+def test_blocks_share_a_namespace_and_outputs_are_checked(tmp_path):
+    runner = PageRunner(write(tmp_path, PAGE))
+    results = runner.run_all()
+    assert [r.status for r in results] == ["passed", "passed", "not-in-ci", "failed", "passed"]
+    assert "the block printed output but the page shows none" in results[3].error
+    assert "in an admonition 3" in results[3].error
+
+
+def test_a_wrong_output_fails_with_a_diff_and_update_rewrites_it(tmp_path):
+    page = write(tmp_path, PAGE.replace("```output\n6\n```", "```output\n7\n```"))
+    runner = PageRunner(page)
+    results = runner.run_all()
+    assert results[0].status == "failed"
+    assert "-7" in results[0].error and "+6" in results[0].error
+    assert rewrite_outputs(page, runner.blocks, results)
+    again = PageRunner(page).run_all()
+    assert [r.status for r in again] == ["passed", "passed", "not-in-ci", "passed", "passed"]
+    assert "    ```output\n    in an admonition 3\n    ```" in page.read_text()
+
+
+def test_an_exception_names_the_markdown_line_and_stops_the_page(tmp_path):
+    page = write(tmp_path, "# P\n\nText.\n\n```python\na = 1\nraise ValueError('boom')\n```\n\n```python\nb = 2\n```\n")
+    results = PageRunner(page).run_all()
+    assert results[0].status == "failed"
+    assert f'File "{page}", line 7' in results[0].error and "ValueError: boom" in results[0].error
+    assert "earlier block of this page failed (line 5)" in results[1].error
+
+
+def test_figures_are_captured_as_svg(tmp_path):
+    page = write(tmp_path, "```python\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n```\n")
+    (result,) = PageRunner(page).run_all()
+    assert result.status == "passed" and len(result.figures) == 1 and result.figures[0].startswith("<svg")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("```python notest\nx = 1\n```\n", "use the brace form"),
+    ("```{.python .skip}\nx = 1\n```\n", "unknown class"),
+    ("Text\n\n```output\n1\n```\n", "must follow a python block"),
+])
+def test_convention_breaches_are_reported(tmp_path, bad, message):
+    with pytest.raises(PageError, match=message):
+        parse_page(write(tmp_path, bad))
+
+
+@pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda p: str(p.relative_to(DOCS)))
+def test_every_rendered_python_block_is_found_by_the_test_parser(page):
+    assert rendered_python_blocks(page) == len(parse_page(page))
