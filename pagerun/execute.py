@@ -102,7 +102,19 @@ def _take_parity_records() -> list[dict]:
 
 
 def _reset_global_state() -> None:
+    """Undo what an earlier page may have changed globally (pages never share state)."""
     _take_parity_records()
+    if "numpy" in sys.modules:
+        import numpy as np
+
+        np.set_printoptions(edgeitems=3, infstr="inf", linewidth=75, nanstr="nan", precision=8,
+                            suppress=False, threshold=1000, formatter=None, sign="-", floatmode="maxprec")
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)
+        torch.set_printoptions(profile="default")
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib as mpl
         import matplotlib.pyplot as plt

@@ -19,8 +19,9 @@
 #
 # $$W_1 = \begin{bmatrix} 0.1 & 0.3 & -0.5 \\ -0.2 & 0.4 & 0.6 \end{bmatrix},\quad
 # b_1 = \begin{bmatrix} 0.1 \\ 0.2 \end{bmatrix},\quad
-# W_2 = \begin{bmatrix} 0.7 & -0.8 \end{bmatrix},\quad b_2 = 0.3,\quad
-# x = \begin{bmatrix} 0.3 \\ 0.4 \\ -0.1 \end{bmatrix},\quad t = 0.5.$$
+# W_2 = \begin{bmatrix} 0.7 & -0.8 \end{bmatrix},\quad b_2 = 0.3,$$
+#
+# $$x = \begin{bmatrix} 0.3 \\ 0.4 \\ -0.1 \end{bmatrix},\quad t = 0.5.$$
 #
 # Each quantity below is computed from its formula, printed to 4 decimals, and followed by the
 # 2-decimal answer the exercise asks for. The last cell checks every number against PyTorch's
