@@ -22,7 +22,9 @@ Public API (stable: the chapter pages call it)
   gradient of every parameter, the running statistics and, with ``steps > 0``, every parameter
   after ``steps`` SGD steps (Gluon ``Trainer('sgd')`` with ``trainer.step(batch_size)`` vs
   ``torch.optim.SGD``) on the same mini-batches. Dropout masks drawn by MXNet are applied in
-  PyTorch. See :func:`compare` for the conventions.
+  PyTorch. See :func:`compare` for the conventions. The :class:`ParityResult` has ``rows`` (the
+  records it made), ``pairs``, ``passed``, ``max_abs``; ``str(result)`` lists the rows without
+  the machine-dependent differences, for printing on a page.
 - ``expect_mismatch()``: a context manager for pages that show a broken port being caught: it
   requires a :class:`ParityError` inside and keeps the failing records out of the report.
 - ``config_differences(mx_block, torch_module) -> list[str]``: known hyperparameter mismatches
@@ -37,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -213,7 +215,8 @@ def _pair_params(mx_block: Any, torch_module: Any) -> list[_Pair]:
         t_name, mod, local, t_kind, is_param = slots[i]
         t = mod._parameters[local] if is_param else mod._buffers[local]
         if isinstance(t, torch.nn.parameter.UninitializedParameter):
-            raise ValueError(f"PyTorch parameter {t_name!r} is uninitialized (a lazy module): run the module once first")
+            raise ValueError(f"PyTorch parameter {t_name!r} is uninitialized (a lazy module): "
+                             "run the module once first")
         t_shape = tuple(t.shape)
         where = (f"parameter #{i} in registration order: MXNet {mx_name!r} ({_describe(mx_kind)}, shape {mx_shape}) "
                  f"vs PyTorch {t_name!r} ({_describe(t_kind)} of {type(mod).__name__}, shape {t_shape})")
@@ -353,8 +356,6 @@ def _loss_pair(loss: Any) -> tuple[Callable, Callable]:
     import torch.nn.functional as F
     from mxnet import gluon
 
-    if loss is None:
-        raise AssertionError("unreachable")
     if isinstance(loss, str):
         if loss == "l2":
             # Gluon L2Loss: 1/2 squared error, averaged over the non-batch axes, per sample.
@@ -563,10 +564,16 @@ def compare(
 
     - ``x``: a numpy array (or a tuple of arrays for several inputs), batch on axis 0. Integer
       arrays go to PyTorch as int64 (embedding indices), float arrays in the models' dtype.
+    - ``y``: labels, one row per sample. MXNet gets them as floats (as the book passes them);
+      PyTorch gets integer arrays as int64 (class indices) and float arrays in the models' dtype,
+      so pass float labels for a custom pair with ``BCEWithLogitsLoss`` or ``MSELoss``.
     - ``train``: MXNet runs inside ``autograd.record(train_mode=train)``, PyTorch in
-      ``.train(train)`` (restored afterwards). In training mode every Gluon ``nn.Dropout`` mask is
-      drawn by MXNet (dropout applied to ones) and applied by the matching ``nn.Dropout`` in
-      PyTorch (dropout called functionally inside a custom forward cannot be matched).
+      ``.train(train)`` (restored afterwards). A block without BatchNorm or Dropout computes the
+      same function in both modes; MXNet then records in training mode, because MXNet 1.9's
+      oneDNN max-pooling backward is wrong in predict mode (see the porting guide). In training
+      mode every Gluon ``nn.Dropout`` mask is drawn by MXNet (dropout applied to ones) and
+      applied by the matching ``nn.Dropout`` in PyTorch (dropout called functionally inside a
+      custom forward, or between the layers of a multi-layer RNN, cannot be matched).
     - ``loss``: ``None`` (the sum of the outputs), one of ``"l2"`` (``L2Loss`` <-> ``0.5 *
       MSELoss``), ``"softmax_ce"`` (``SoftmaxCrossEntropyLoss`` <-> ``CrossEntropyLoss``, int64
       labels), ``"sigmoid_bce"`` (``SigmoidBinaryCrossEntropyLoss`` <-> ``BCEWithLogitsLoss``), or a
@@ -633,8 +640,8 @@ def compare(
     if not train and any(isinstance(b, gluon.nn.BatchNorm) and not b._kwargs.get("use_global_stats")
                          for b in _mx_blocks(mx_block)):
         result.hints.append(
-            "MXNet 1.9 back-propagates through a BatchNorm run in predict mode (record(train_mode=False)) as if "
-            "the batch statistics had been used, so the gradients of the layers before it are wrong in MXNet "
+            "MXNet 1.9 computes a wrong input gradient for a BatchNorm run in predict mode "
+            "(record(train_mode=False)), so the gradients of the layers before it are wrong in MXNet "
             "(PyTorch's eval() gradients are right); use BatchNorm(use_global_stats=True) in Gluon, or "
             "compare(..., grads=False)")
     pairs = _pair_params(mx_block, torch_module)
@@ -643,8 +650,17 @@ def compare(
     torch_module.train(train)
     trainable = [p for p in pairs if p.trainable]
 
+    # Without BatchNorm or Dropout, predict and training mode compute the same function; MXNet then
+    # records in training mode, because its oneDNN max-pooling backward is wrong in predict mode.
+    mode_layers = [b for b in _mx_blocks(mx_block) if isinstance(b, (gluon.nn.BatchNorm, gluon.nn.Dropout))]
+    record_train = train or not mode_layers
+    if not train and mode_layers and any("MaxPool" in type(b).__name__ for b in _mx_blocks(mx_block)):
+        result.hints.append(
+            "MXNet 1.9 (oneDNN CPU build) routes max-pooling gradients to the wrong inputs when recorded in "
+            "predict mode; compare with train=True")
+
     def forward_backward(sl: slice) -> tuple:
-        with autograd.record(train_mode=train):
+        with autograd.record(train_mode=record_train):
             mx_out = _flatten(mx_block(*mx_in(sl)))
             if mx_loss is None:
                 mx_l = sum(o.sum() for o in mx_out)
@@ -678,7 +694,8 @@ def compare(
             first = slice(0, bs)
             mx_out, mx_l, t_out, t_l = forward_backward(first)
             if len(t_out) != len(mx_out):
-                raise ParityError(f"{name}: the MXNet block returns {len(mx_out)} arrays, the PyTorch module {len(t_out)}")
+                raise ParityError(f"{name}: the MXNet block returns {len(mx_out)} arrays, "
+                                  f"the PyTorch module {len(t_out)}")
             for i, (a, b) in enumerate(zip(mx_out, t_out)):
                 _record(result, "output" if len(mx_out) == 1 else f"output {i}", a, b, tol,
                         "Dropout masks are matched only for nn.Dropout layers" if train and link.mx_drops else "")
@@ -693,8 +710,8 @@ def compare(
             zero = all(float(np.max(np.abs(v), initial=0.0)) <= tol for _, gm, gt in grad_rows for v in (gm, gt))
             if grad_rows and zero and not allow_zero_grad:
                 out_units = mx_out[0].shape[-1] if len(mx_out[0].shape) > 1 else None
-                why = ("every gradient is zero (within the tolerance) in both frameworks: the two agree, but neither model "
-                       "can learn")
+                why = ("every gradient is zero (within the tolerance) in both frameworks: the two agree, "
+                       "but neither model can learn")
                 if _is_softmax_ce(loss) and out_units == 1:
                     why += (". The output has one unit and softmax over a single logit is always 1, so the "
                             "softmax cross-entropy is 0 for every sample; use two output units, or one unit "

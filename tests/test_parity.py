@@ -453,3 +453,60 @@ def test_dropout_without_mask_transfer_would_differ(mx, rng):
     port.train()
     b = port(torch.as_tensor(x)).detach().numpy()
     assert np.max(np.abs(a - b)) > 1e-2
+
+
+def test_compare_maxpool_in_predict_mode_records_in_training_mode(mx, rng):
+    """MXNet's oneDNN max-pooling backward is wrong in predict mode; without BatchNorm/Dropout the
+    two modes compute the same function, so compare records in training mode and the port matches."""
+    gnn = mx.gluon.nn
+    net = gnn.Sequential()
+    net.add(gnn.Conv2D(6, 3), gnn.MaxPool2D(2), gnn.Dense(3))
+    net.initialize()
+    port = nn.Sequential(nn.Conv2d(3, 6, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 5 * 5, 3))
+    x = rng.normal(size=(4, 3, 12, 12)).astype("float32")
+    assert parity.compare("maxpool-eval", net, port, x, train=False).passed
+
+
+def test_config_differences_lists_layout_and_eps(mx):
+    grnn, gnn = mx.gluon.rnn, mx.gluon.nn
+    lstm = grnn.LSTM(4, layout="NTC")
+    assert "batch_first=False" in parity.config_differences(lstm, nn.LSTM(3, 4))[0]
+    assert parity.config_differences(lstm, nn.LSTM(3, 4, batch_first=True)) == []
+    bn = gnn.BatchNorm(epsilon=1e-3)
+    found = parity.config_differences(bn, nn.BatchNorm1d(3, momentum=0.1))
+    assert len(found) == 1 and "eps 0.001 in MXNet vs 1e-05" in found[0]
+
+
+def test_compare_predict_mode_batchnorm_with_maxpool_hints(mx, rng):
+    gnn = mx.gluon.nn
+    net = gnn.Sequential()
+    net.add(gnn.Conv2D(4, 3), gnn.BatchNorm(), gnn.MaxPool2D(2), gnn.Dense(2))
+    net.initialize()
+    port = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 9, 2))
+    x = rng.normal(size=(3, 3, 8, 8)).astype("float32")
+    with pytest.raises(parity.ParityError) as err:
+        parity.compare("bn-pool-eval", net, port, x, train=False)
+    assert "use_global_stats=True" in str(err.value) and "max-pooling gradients" in str(err.value)
+    assert parity.compare("bn-pool-train", net, port, x, train=True).passed
+
+
+def test_parity_result_str_has_no_numbers_that_vary(mx, rng):
+    net, port = _mlp(mx)
+    res = parity.compare("str", net, port, rng.normal(size=(2, 20)).astype("float32"))
+    text = str(res)
+    assert text.splitlines()[0] == "str: 6 comparisons, all within tolerance"
+    assert "  grad 0.weight: ok (tol 1e-05)" in text.splitlines()
+
+
+def test_compare_shared_parameters(mx, rng):
+    gnn = mx.gluon.nn
+    net = gnn.Sequential()
+    shared = gnn.Dense(8, activation="relu")
+    net.add(gnn.Dense(8, activation="relu"), shared, gnn.Dense(8, activation="relu", params=shared.params),
+            gnn.Dense(3))
+    net.initialize()
+    lin = nn.Linear(8, 8)
+    port = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), lin, nn.ReLU(), lin, nn.ReLU(), nn.Linear(8, 3))
+    res = parity.compare("shared", net, port, rng.normal(size=(4, 20)).astype("float32"), steps=2)
+    assert res.passed and [t for _, t in res.pairs] == ["0.weight", "0.bias", "2.weight", "2.bias",
+                                                         "6.weight", "6.bias"]
