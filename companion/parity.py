@@ -649,6 +649,8 @@ def compare(
     was_training = torch_module.training
     torch_module.train(train)
     trainable = [p for p in pairs if p.trainable]
+    if steps and not trainable:
+        raise ValueError(f"{name}: steps={steps} needs trainable parameters, but the block has none")
 
     # Without BatchNorm or Dropout, predict and training mode compute the same function; MXNet then
     # records in training mode, because its oneDNN max-pooling backward is wrong in predict mode.
@@ -666,7 +668,8 @@ def compare(
                 mx_l = sum(o.sum() for o in mx_out)
             else:
                 mx_l = mx_loss(mx_out[0], nd.array(y[sl], dtype=np_dtype))
-        mx_l.backward()
+        if trainable:  # a block without parameters (e.g. dropout alone) has nothing to differentiate
+            mx_l.backward()
         for p in torch_module.parameters():
             p.grad = None
         t_out = _flatten(torch_module(*torch_in(sl)))
@@ -681,7 +684,8 @@ def compare(
             t_l = torch_loss(t_out[0], yt)
             if t_l.dim() > 0:
                 t_l = t_l.mean()
-        t_l.backward()
+        if trainable:
+            t_l.backward()
         return mx_out, mx_l, t_out, t_l
 
     try:

@@ -43,6 +43,7 @@ Multiply-accumulates::
     conv_macs(3, 64, 3, out_size=224)        # 86704128: c_out * H_out * W_out * c_in * k * k
     dense_macs(25088, 4096)                  # 102760448 per sample
     count_macs(torch_model, (1, 3, 224, 224))  # measured with forward hooks on Conv/Linear
+                                             # (free for a model built with device="meta")
 """
 
 from __future__ import annotations
@@ -439,7 +440,9 @@ def count_macs(model: Any, input_shape: Sequence[int]) -> int:
     """Multiply-accumulates of the Conv2d and Linear layers of a torch model for one forward pass.
 
     Measured with forward hooks on an input of ``input_shape`` (batch included); the total is
-    divided by the batch size, i.e. per sample.
+    divided by the batch size, i.e. per sample. The input is created on the device of the
+    model's first parameter, so a model built on the ``meta`` device is counted without
+    computing anything.
     """
     import torch
     import torch.nn as nn
@@ -459,7 +462,8 @@ def count_macs(model: Any, input_shape: Sequence[int]) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.no_grad():
-            model(torch.zeros(shape))
+            first = next(model.parameters(), None)
+            model(torch.zeros(shape, device=first.device if first is not None else "cpu"))
     finally:
         for h in handles:
             h.remove()

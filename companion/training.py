@@ -117,11 +117,14 @@ def _torch_loss_sum(l: Any) -> tuple[Any, Any]:
 
 
 def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[float, float | None]:
-    """Mean loss and accuracy (None for non-classification) of ``net`` on ``data_iter`` in eval mode."""
+    """Mean loss and accuracy (None for non-classification) of ``net`` on ``data_iter``.
+
+    An ``nn.Module`` is evaluated in eval mode (its mode is restored afterwards)."""
     import torch
 
-    was_training = net.training
-    net.eval()
+    was_training = getattr(net, "training", None)  # None: a plain function, not an nn.Module
+    if was_training is not None:
+        net.eval()
     total_loss, correct, n, classification = 0.0, 0, 0, True
     try:
         with torch.no_grad():
@@ -135,7 +138,8 @@ def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
                     correct += int((out.argmax(dim=1) == y).sum())
                 n += len(y)
     finally:
-        net.train(was_training)
+        if was_training is not None:
+            net.train(was_training)
     if n == 0:
         raise ValueError("data_iter yielded no examples")
     return total_loss / n, (correct / n if classification else None)
@@ -143,7 +147,10 @@ def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
 
 def train_torch(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
                 epochs: int, optimizer: Any, progress: bool = False) -> History:
-    """Train a PyTorch module; ``loss_fn`` may return the batch mean or per-example losses.
+    """Train a PyTorch model; ``loss_fn`` may return the batch mean or per-example losses.
+
+    ``net`` is an ``nn.Module`` or any callable (a from-scratch model); ``optimizer`` anything with
+    ``zero_grad()`` and ``step()``.
 
     Returns the per-epoch :class:`History` (train metrics averaged during the epoch, test metrics
     after it). Reproducible when the net, the data order and torch are seeded.
@@ -154,7 +161,8 @@ def train_torch(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss
     history = History()
     bar = _progress(epochs, progress, "train_torch")
     for _ in bar:
-        net.train()
+        if hasattr(net, "train"):
+            net.train()
         total_loss, correct, n, classification = 0.0, 0, 0, True
         for x, y in train_iter:
             out = net(x)
@@ -207,7 +215,11 @@ def evaluate_mxnet(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
 def train_mxnet(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
                 epochs: int, trainer: Any, progress: bool = False) -> History:
     """Train a Gluon block the 2019 book's way: per-example loss, ``l.backward()``,
-    ``trainer.step(batch_size)``. Returns the per-epoch :class:`History`."""
+    ``trainer.step(batch_size)``. Returns the per-epoch :class:`History`.
+
+    ``net`` is a Gluon block or any callable on NDArrays; ``trainer`` anything with ``step(batch_size)``
+    (a ``gluon.Trainer``, or a from-scratch SGD).
+    """
     from mxnet import autograd
 
     _check_common(epochs)

@@ -115,6 +115,9 @@ def _reset_global_state() -> None:
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
         torch.set_printoptions(profile="default")
+        # Importing mxnet drops torch to one thread for the rest of the process; pin it for every
+        # page so that a page's numbers do not depend on which pages ran before it.
+        torch.set_num_threads(1)
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib as mpl
         import matplotlib.pyplot as plt

@@ -510,3 +510,18 @@ def test_compare_shared_parameters(mx, rng):
     res = parity.compare("shared", net, port, rng.normal(size=(4, 20)).astype("float32"), steps=2)
     assert res.passed and [t for _, t in res.pairs] == ["0.weight", "0.bias", "2.weight", "2.bias",
                                                          "6.weight", "6.bias"]
+
+
+def test_compare_a_block_without_parameters(mx):
+    """Dropout alone: outputs and loss are compared (masks replayed); there are no gradients to compare."""
+    import torch
+    from mxnet.gluon import nn as mnn
+
+    mx_net = mnn.Sequential()
+    mx_net.add(mnn.Dropout(0.5), mnn.Dropout(0.2))
+    torch_net = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Dropout(0.2))
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    result = parity.compare("two dropouts", mx_net, torch_net, x, train=True)
+    assert result.passed and [r["what"] for r in result.rows] == ["output", "loss"]
+    with pytest.raises(ValueError, match="needs trainable parameters"):
+        parity.compare("two dropouts", mx_net, torch_net, x, train=True, steps=1)

@@ -115,6 +115,9 @@ def test_macs_analytic_and_hooked():
     analytic = sizing.conv_macs(3, 8, 3, out_size=10) + sizing.dense_macs(800, 5)
     assert analytic == 8 * 10 * 10 * 27 + 4000
     assert sizing.count_macs(net, (2, 3, 10, 10)) == analytic
+    meta = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, device="meta"), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(800, 5, device="meta"))
+    assert sizing.count_macs(meta, (1, 3, 10, 10)) == analytic
 
 
 def test_conv_output_size():
@@ -146,6 +149,10 @@ def test_conv_output_size():
         (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 0), ValueError, "input_size"),
         (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 9, output_pixel=(9, 0)),
          ValueError, "output_pixel"),
+        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, dilation=2)), 16),
+         ValueError, "dilated max-pool"),
+        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Flatten()), 8, in_channels=1), TypeError,
+         "unsupported layer Flatten"),
         (lambda: sizing.count_params([1, 2]), TypeError, "torch.nn.Module"),
         (lambda: sizing.count_macs(nn.Linear(2, 2), (0, 2)), ValueError, "input_shape"),
     ],

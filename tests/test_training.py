@@ -213,3 +213,25 @@ def test_train_mxnet_rejects_mean_loss():
     with pytest.raises(ValueError, match=r"per-example loss of shape \(16,\)"):
         training.train_mxnet(net, data.mxnet_batches(x, y, 16), None, lambda o, t: ce(o, t).mean(), 1,
                              gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1}))
+
+
+def test_train_torch_accepts_plain_function_and_custom_optimizer():
+    """A from-scratch model (a function of its parameter tensors) and a hand-written SGD."""
+    x, y = blobs()
+    g = torch.Generator().manual_seed(0)
+    w = (torch.randn(2, 3, generator=g) * 0.1).requires_grad_()
+    b = torch.zeros(3, requires_grad=True)
+
+    class SGD:
+        def zero_grad(self):
+            for p in (w, b):
+                p.grad = None
+
+        def step(self):
+            with torch.no_grad():
+                for p in (w, b):
+                    p -= 0.3 * p.grad
+
+    h = training.train_torch(lambda X: X @ w + b, data.torch_batches(x, y, 16), data.torch_batches(x, y, 60),
+                             nn.CrossEntropyLoss(reduction="none"), 5, SGD())
+    assert h.last("test_acc") >= 0.95
