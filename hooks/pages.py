@@ -106,7 +106,7 @@ def _corrections_list(files, page) -> str:
         if f.src_uri == page.file.src_uri:
             continue
         text = Path(f.abs_src_path).read_text(encoding="utf-8")
-        heading, anchor = "", ""
+        heading, anchor, title = "", "", f.src_uri
         lines = text.splitlines()
         fence = False
         for line in lines:
@@ -120,7 +120,8 @@ def _corrections_list(files, page) -> str:
                 heading, anchor = m.group(2), slugify(m.group(2), "-")
             if m := _CORRECTION.match(line):
                 where = heading if heading else title
-                rows.append(f"| [{title}]({_rel(f.src_uri, page)}) | [{where}]({_rel(f.src_uri, page)}#{anchor}) | {m.group('summary')} |")
+                cell = [text.replace("|", "\\|") for text in (title, where, m.group("summary"))]
+                rows.append(f"| [{cell[0]}]({_rel(f.src_uri, page)}) | [{cell[1]}]({_rel(f.src_uri, page)}#{anchor}) | {cell[2]} |")
     if not rows:
         return "No draft answer has been found wrong yet."
     return (
