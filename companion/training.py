@@ -105,6 +105,27 @@ def _progress(epochs: int, progress: bool, desc: str) -> Iterable[int]:
     return tqdm(range(epochs), desc=desc, unit="epoch")
 
 
+class _Tally:
+    """Running loss sum, correct predictions and examples over the batches of one pass."""
+
+    def __init__(self) -> None:
+        self.loss, self.correct, self.n, self.classification = 0.0, 0, 0, True
+
+    def add(self, loss_sum: float, out_shape: tuple, integer_labels: bool,
+            count_correct: Callable[[], int], n: int) -> None:
+        self.loss += loss_sum
+        self.classification = self.classification and _is_classification(out_shape, integer_labels)
+        if self.classification:
+            self.correct += count_correct()
+        self.n += n
+
+    def result(self, source: str) -> tuple[float, float | None]:
+        """Mean loss and accuracy (None when not a classification problem)."""
+        if self.n == 0:
+            raise ValueError(f"{source} yielded no examples")
+        return self.loss / self.n, (self.correct / self.n if self.classification else None)
+
+
 # --------------------------------------------------------------------------- PyTorch
 
 
@@ -125,24 +146,18 @@ def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
     was_training = getattr(net, "training", None)  # None: a plain function, not an nn.Module
     if was_training is not None:
         net.eval()
-    total_loss, correct, n, classification = 0.0, 0, 0, True
+    tally = _Tally()
     try:
         with torch.no_grad():
             for x, y in data_iter:
                 out = net(x)
                 mean, s = _torch_loss_sum(loss_fn(out, y))
-                total_loss += float(s) if s is not None else float(mean) * len(y)
-                classification = classification and _is_classification(
-                    tuple(out.shape), not torch.is_floating_point(y))
-                if classification:
-                    correct += int((out.argmax(dim=1) == y).sum())
-                n += len(y)
+                tally.add(float(s) if s is not None else float(mean) * len(y), tuple(out.shape),
+                          not torch.is_floating_point(y), lambda: int((out.argmax(dim=1) == y).sum()), len(y))
     finally:
         if was_training is not None:
             net.train(was_training)
-    if n == 0:
-        raise ValueError("data_iter yielded no examples")
-    return total_loss / n, (correct / n if classification else None)
+    return tally.result("data_iter")
 
 
 def train_torch(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
@@ -163,23 +178,18 @@ def train_torch(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss
     for _ in bar:
         if hasattr(net, "train"):
             net.train()
-        total_loss, correct, n, classification = 0.0, 0, 0, True
+        tally = _Tally()
         for x, y in train_iter:
             out = net(x)
             mean, s = _torch_loss_sum(loss_fn(out, y))
             optimizer.zero_grad()
             mean.backward()
             optimizer.step()
-            total_loss += float(s.detach()) if s is not None else float(mean.detach()) * len(y)
-            classification = classification and _is_classification(
-                tuple(out.shape), not torch.is_floating_point(y))
-            if classification:
-                correct += int((out.detach().argmax(dim=1) == y).sum())
-            n += len(y)
-        if n == 0:
-            raise ValueError("train_iter yielded no examples")
+            tally.add(float(s.detach()) if s is not None else float(mean.detach()) * len(y), tuple(out.shape),
+                      not torch.is_floating_point(y), lambda: int((out.detach().argmax(dim=1) == y).sum()), len(y))
+        train_loss, train_acc = tally.result("train_iter")
         test_loss, test_acc = evaluate_torch(net, test_iter, loss_fn) if test_iter is not None else (None, None)
-        history.append(total_loss / n, correct / n if classification else None, test_loss, test_acc)
+        history.append(train_loss, train_acc, test_loss, test_acc)
         if progress:
             bar.set_postfix(_postfix(history))
     return history
@@ -196,20 +206,18 @@ def _mx_is_int(y: Any) -> bool:
     return np.issubdtype(np.dtype(y.dtype), np.integer)
 
 
+def _mx_correct(out: Any, y: Any) -> int:
+    return int((out.argmax(axis=1).asnumpy().astype(np.int64) == y.asnumpy()).sum())
+
+
 def evaluate_mxnet(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for non-classification) of a Gluon block, outside autograd."""
-    total_loss, correct, n, classification = 0.0, 0, 0, True
+    tally = _Tally()
     for x, y in data_iter:
         out = net(x)
-        l = loss_fn(out, y)
-        total_loss += float(l.sum().asscalar())
-        classification = classification and _is_classification(tuple(out.shape), _mx_is_int(y))
-        if classification:
-            correct += int((out.argmax(axis=1).asnumpy().astype(np.int64) == y.asnumpy()).sum())
-        n += y.shape[0]
-    if n == 0:
-        raise ValueError("data_iter yielded no examples")
-    return total_loss / n, (correct / n if classification else None)
+        tally.add(float(loss_fn(out, y).sum().asscalar()), tuple(out.shape), _mx_is_int(y),
+                  lambda: _mx_correct(out, y), y.shape[0])
+    return tally.result("data_iter")
 
 
 def train_mxnet(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss_fn: Callable,
@@ -226,7 +234,7 @@ def train_mxnet(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss
     history = History()
     bar = _progress(epochs, progress, "train_mxnet")
     for _ in bar:
-        total_loss, correct, n, classification = 0.0, 0, 0, True
+        tally = _Tally()
         for x, y in train_iter:
             with autograd.record():
                 out = net(x)
@@ -238,15 +246,11 @@ def train_mxnet(net: Any, train_iter: Iterable, test_iter: Iterable | None, loss
                 )
             l.backward()
             trainer.step(x.shape[0])
-            total_loss += float(l.sum().asscalar())
-            classification = classification and _is_classification(tuple(out.shape), _mx_is_int(y))
-            if classification:
-                correct += int((out.argmax(axis=1).asnumpy().astype(np.int64) == y.asnumpy()).sum())
-            n += y.shape[0]
-        if n == 0:
-            raise ValueError("train_iter yielded no examples")
+            tally.add(float(l.sum().asscalar()), tuple(out.shape), _mx_is_int(y),
+                      lambda: _mx_correct(out, y), y.shape[0])
+        train_loss, train_acc = tally.result("train_iter")
         test_loss, test_acc = evaluate_mxnet(net, test_iter, loss_fn) if test_iter is not None else (None, None)
-        history.append(total_loss / n, correct / n if classification else None, test_loss, test_acc)
+        history.append(train_loss, train_acc, test_loss, test_acc)
         if progress:
             bar.set_postfix(_postfix(history))
     return history

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import PluginError  # noqa: E402
 from markdown.extensions.toc import slugify  # noqa: E402
 
-from pagerun.execute import load_or_run, output_problem  # noqa: E402
+from pagerun.execute import load_or_run, text_only_mismatch  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.pages")
 
@@ -44,14 +44,11 @@ def on_files(files, config):
     for f in _markdown_pages(files):
         blocks, results, cached = load_or_run(f.abs_src_path)
         failed = [r for r in results if r.status == "failed"]
-        hard = [r for r in failed if not r.error.startswith(("printed output", "the block printed", "a .live"))]
+        hard = [r for r in failed if not text_only_mismatch(r.error)]
         if hard:
             raise PluginError(f"{f.src_uri}:{hard[0].line}: a code block failed:\n{hard[0].error}")
-        for block, result in zip(blocks, results):
-            if result.status == "passed" and (problem := output_problem(block, result.stdout)):
-                log.warning(f"{f.src_uri}:{block.line}: {problem}")
-            elif result.status == "failed":
-                log.warning(f"{f.src_uri}:{result.line}: {result.error}")
+        for result in failed:  # printed output differs from the page: a warning, fatal under --strict
+            log.warning(f"{f.src_uri}:{result.line}: {result.error}")
         _runs[f.src_uri] = (blocks, results)
         if blocks:
             log.info(f"{f.src_uri}: {len(blocks)} code blocks {'(cached run)' if cached else 'executed'}")

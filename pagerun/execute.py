@@ -162,7 +162,7 @@ class PageRunner:
             )
         if not self.results:
             _reset_global_state()
-        source = "\n" * block.start + "\n" * 1 + block.code  # tracebacks point at the Markdown lines
+        source = "\n" * (block.start + 1) + block.code  # tracebacks point at the Markdown lines
         stdout = io.StringIO()
         old_cwd = os.getcwd()
         t0 = time.perf_counter()
@@ -192,7 +192,7 @@ class PageRunner:
             if not error and failed_parity:
                 error = "parity check failed: " + json.dumps(failed_parity, default=str)
         status = "failed" if error else "passed"
-        if error and self.failed_at is None and status == "failed" and not text_only_mismatch(error):
+        if error and self.failed_at is None and not text_only_mismatch(error):
             self.failed_at = block.line
         return BlockResult(block.line, status, text, figures, seconds, error, parity)
 
