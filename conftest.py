@@ -3,6 +3,11 @@
 import os
 import warnings
 
+from pagerun import kernels
+
+# Before anything imports torch or mxnet: the kernel set ./dev chose, or the pinned one when
+# pytest is run directly (the variables are read once, at import of the libraries).
+kernels.apply()
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="mxnet")
 

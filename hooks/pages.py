@@ -26,7 +26,10 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import PluginError  # noqa: E402
 from markdown.extensions.toc import slugify  # noqa: E402
 
+from pagerun import kernels  # noqa: E402
 from pagerun.execute import load_or_run, text_only_mismatch  # noqa: E402
+
+kernels.apply()  # before the pages import torch: the set ./dev chose, else the pinned one
 
 log = logging.getLogger("mkdocs.hooks.pages")
 

@@ -5,24 +5,33 @@
 - The printed output is compared with the ``output`` fence under the block;
   ``--update-outputs`` rewrites those fences instead of failing.
 - Blocks marked ``.needs-gpu`` / ``.needs-network`` are reported as not run in CI, with a count.
-- After the last block, an inventory item checks that every python block a reader sees on the
-  site (counted by rendering each page with the site's own Markdown configuration) was executed
-  or explicitly marked, and the summary prints per-page times.
+- After the last block of a page, an inventory item checks that every python block a reader
+  sees on the site (counted by rendering the page with the site's own Markdown configuration)
+  was executed or explicitly marked; the summary prints per-page times.
+- ``--asserts-only`` runs every block with output comparison off (the second kernel set); the
+  pinned kernels (``pagerun.kernels``) are checked inside each page run.
+- Under pytest-xdist (``-n 2 --dist loadfile``) each page runs whole on one worker; the workers
+  send their page statistics to the controller, which prints the summary once.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 
+from . import kernels
 from .execute import PageRunner, rewrite_outputs
 from .inventory import rendered_python_blocks
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-_stats: dict[str, dict] = {}  # page -> {"blocks", "executed", "not_in_ci": [(line, why)], "seconds"}
+# page -> {"blocks", "executed", "not_in_ci": [(line, why)], "seconds", "ran", "failed"}
+_stats: dict[str, dict] = {}
+_STATS_KEY = "pagerun_stats"
 
 
 def pytest_addoption(parser):
@@ -31,6 +40,18 @@ def pytest_addoption(parser):
         action="store_true",
         help="rewrite the expected `output` fences of the pages with what the blocks print now",
     )
+    parser.addoption(
+        "--asserts-only",
+        action="store_true",
+        help="run every block with printed output not compared (another CPU kernel set)",
+    )
+
+
+def pytest_configure(config):
+    if config.getoption("update_outputs") and not kernels.outputs_comparable():
+        raise pytest.UsageError(
+            "--update-outputs writes the outputs shown on the pages, which are written with the "
+            f"pinned CPU kernels; this run has {kernels.describe()!r}. Use ./dev update-outputs.")
 
 
 def pytest_collect_file(parent, file_path: Path):
@@ -41,11 +62,15 @@ def pytest_collect_file(parent, file_path: Path):
 
 class MarkdownPage(pytest.File):
     def collect(self):
-        self.runner = PageRunner(self.path)
+        compare = not self.config.getoption("asserts_only") and kernels.outputs_comparable()
+        self.runner = PageRunner(self.path, compare_outputs=compare)
         rel = self.path.resolve().relative_to(DOCS.parent).as_posix()
-        _stats[rel] = {"blocks": len(self.runner.blocks), "executed": 0, "not_in_ci": [], "seconds": 0.0}
+        _stats[rel] = {"blocks": len(self.runner.blocks), "executed": 0, "not_in_ci": [],
+                       "seconds": 0.0, "ran": False, "failed": False}
         for i, block in enumerate(self.runner.blocks):
             yield BlockItem.from_parent(self, name=f"L{block.line}", index=i, rel=rel)
+        if self.runner.blocks:
+            yield InventoryItem.from_parent(self, name="inventory", rel=rel)
 
 
 class BlockError(Exception):
@@ -69,6 +94,8 @@ class BlockItem(pytest.Item):
         stats = _stats[self.rel]
         stats["seconds"] += time.perf_counter() - t0 if len(runner.results) > before else 0.0
         stats["executed"] = sum(r.status == "passed" for r in runner.results)
+        stats["ran"] = True
+        stats["failed"] = stats["failed"] or result.status == "failed"
         if runner.done:
             self._finish_page(runner)
         if result.status == "failed":
@@ -94,53 +121,78 @@ class BlockItem(pytest.Item):
 
 
 class InventoryItem(pytest.Item):
-    """Every python block a reader sees was executed, or is marked as not runnable in CI."""
+    """Every python block a reader sees on the page was executed, or is marked as not run in CI."""
+
+    def __init__(self, *, rel: str, **kw):
+        super().__init__(**kw)
+        self.rel = rel
 
     def runtest(self):
-        problems = []
-        for rel, s in sorted(_stats.items()):
-            seen = rendered_python_blocks(DOCS.parent / rel)
-            marked = len(s["not_in_ci"])
-            if seen != s["blocks"]:
-                problems.append(f"{rel}: the site shows {seen} python blocks, the tests found {s['blocks']}")
-            elif s["executed"] + marked != seen:
-                problems.append(f"{rel}: {seen} python blocks, {s['executed']} executed, {marked} marked")
-        if problems:
-            raise BlockError("blocks neither executed nor marked:\n" + "\n".join(problems))
+        s = _stats[self.rel]
+        seen = rendered_python_blocks(DOCS.parent / self.rel)
+        marked = len([b for b in self.parent.runner.blocks if b.not_in_ci])
+        if seen != s["blocks"]:
+            raise BlockError(f"{self.rel}: the site shows {seen} python blocks, "
+                             f"the tests found {s['blocks']}")
+        if s["executed"] + marked != seen:
+            raise BlockError(f"{self.rel}: {seen} python blocks, {s['executed']} executed, "
+                             f"{marked} marked: blocks neither executed nor marked")
 
     def repr_failure(self, excinfo):
         return str(excinfo.value)
 
     def reportinfo(self):
-        return DOCS, None, "docs: every python block executed or marked"
+        return self.path, None, f"{self.rel}: every python block executed or marked"
 
 
 def pytest_collection_modifyitems(session, config, items):
-    pages = {i.rel for i in items if isinstance(i, BlockItem)}
-    complete = pages and all(
-        sum(1 for i in items if isinstance(i, BlockItem) and i.rel == p) == _stats[p]["blocks"] for p in pages
-    )
-    all_pages = {p.resolve().relative_to(DOCS.parent).as_posix() for p in DOCS.rglob("*.md")}
-    rewriting = config.getoption("update_outputs")  # a rewrite run checks nothing, it writes
-    if complete and not rewriting and pages == {p for p in all_pages if _stats.get(p, {}).get("blocks")}:
-        items.append(InventoryItem.from_parent(session, name="docs-inventory"))
+    """Keep a page's inventory item only when every block of the page was selected."""
+    selected: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, BlockItem):
+            selected[item.rel] = selected.get(item.rel, 0) + 1
+    if config.getoption("update_outputs"):  # a rewrite run checks nothing, it writes
+        items[:] = [i for i in items if not isinstance(i, InventoryItem)]
+        return
+    items[:] = [i for i in items if not isinstance(i, InventoryItem)
+                or selected.get(i.rel) == _stats[i.rel]["blocks"]]
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the pages it ran to the controller
+        workeroutput[_STATS_KEY] = json.dumps({k: v for k, v in _stats.items() if v["ran"]})
+
+
+def pytest_testnodedown(node, error):
+    """xdist controller: merge the page statistics of a worker that finished."""
+    for rel, s in json.loads(getattr(node, "workeroutput", {}).get(_STATS_KEY, "{}")).items():
+        _stats[rel] = s
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not _stats:
+    ran = {rel: s for rel, s in _stats.items() if s["ran"] and s["blocks"]}
+    if not ran:
         return
     tr = terminalreporter
+    asserts_only = config.getoption("asserts_only")
     tr.section("code blocks of the pages")
-    total = sum(s["blocks"] for s in _stats.values())
-    executed = sum(s["executed"] for s in _stats.values())
-    marked = [(rel, line, why) for rel, s in sorted(_stats.items()) for line, why in s["not_in_ci"]]
-    for rel, s in sorted(_stats.items(), key=lambda kv: -kv[1]["seconds"]):
-        if s["blocks"]:
-            tr.write_line(f"{s['seconds']:7.1f} s  {s['executed']:3d}/{s['blocks']:<3d} blocks  {rel}")
+    tr.write_line(kernels.describe() + ("; outputs not compared, asserts on" if asserts_only else ""))
+    total = sum(s["blocks"] for s in ran.values())
+    executed = sum(s["executed"] for s in ran.values())
+    marked = [(rel, line, why) for rel, s in sorted(ran.items()) for line, why in s["not_in_ci"]]
+    for rel, s in sorted(ran.items(), key=lambda kv: -kv[1]["seconds"]):
+        tr.write_line(f"{s['seconds']:7.1f} s  {s['executed']:3d}/{s['blocks']:<3d} blocks  {rel}")
     tr.write_line(
-        f"code blocks: {total} in {sum(1 for s in _stats.values() if s['blocks'])} pages; "
+        f"code blocks: {total} in {len(ran)} pages; "
         f"executed and checked: {executed}; marked not runnable in CI: {len(marked)}; "
         f"neither (silently skipped): {total - executed - len(marked)}"
     )
     for rel, line, why in marked:
         tr.write_line(f"  not run in CI: {rel}:{line} ({why})")
+    if asserts_only:
+        failed = sorted(rel for rel, s in ran.items() if s["failed"])
+        which = "a second kernel set" if os.environ.get(kernels.ENV) == "second" else "unpinned kernels"
+        tr.write_line(f"asserts under {which}: {len(ran)} pages, {len(failed)} failed")
+        for rel in failed:
+            tr.write_line(f"  failed under the second kernel set: {rel}")

@@ -1,0 +1,150 @@
+"""Which CPU kernels the page code runs with: the one place where they are chosen.
+
+PyTorch, MKL, oneDNN and OpenBLAS pick their vectorised kernels by CPU at run time, and small
+training runs then differ in the printed digits from one CPU to the next. The outputs shown on
+the pages are written with the ``pinned`` set (AVX2, one thread) and reproduce on any x86-64
+CPU with AVX2. The ``second`` set (no ATen vectorisation, MKL's compatible path, oneDNN capped
+at SSE4.1) rounds differently: the tests run every page under it too, with outputs not compared
+and every assert on, so that no claim rests on one CPU's rounding.
+
+Every entry point that runs page code applies a set before torch or mxnet is imported:
+``./dev`` (``python -m pagerun.kernels exports SET``), ``conftest.py`` and the build hook.
+The variables are read once, when the libraries load or first compute: setting them later has
+no effect, which ``problem()`` detects inside the page runs.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ENV = "COMPANION_KERNELS"  # "pinned", "second" or "unpinned" (a CPU that cannot run AVX2)
+
+_THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+SETS: dict[str, dict[str, str]] = {
+    "pinned": {
+        "ATEN_CPU_CAPABILITY": "avx2",   # torch's own vectorised kernels
+        "MKL_CBWR": "AVX2",              # MKL's conditional numerical reproducibility (torch GEMM)
+        "ONEDNN_MAX_CPU_ISA": "AVX2",    # torch's oneDNN (convolutions)
+        "DNNL_MAX_CPU_ISA": "AVX2",      # mxnet's bundled oneDNN reads only this name
+        **_THREADS,
+    },
+    "second": {
+        "ATEN_CPU_CAPABILITY": "default",
+        "MKL_CBWR": "COMPATIBLE",
+        "ONEDNN_MAX_CPU_ISA": "SSE41",
+        "DNNL_MAX_CPU_ISA": "SSE41",
+        **_THREADS,
+    },
+    "unpinned": dict(_THREADS),
+}
+# What torch reports inside a page run under each set.
+TORCH_CAPABILITY = {"pinned": "AVX2", "second": "DEFAULT"}
+# OpenBLAS (numpy's and mxnet's) is pinned only where the environment does not choose already:
+# some machines set OPENBLAS_CORETYPE because older OpenBLAS builds misbehave on their CPU.
+OPENBLAS_DEFAULT = {"OPENBLAS_CORETYPE": "Haswell"}
+
+
+def cpu_runs_avx2() -> tuple[bool, str]:
+    """Whether this CPU can run the pinned AVX2 kernels, and if not, why not."""
+    machine = platform.machine().lower()
+    if machine not in {"x86_64", "amd64"}:
+        return False, f"this CPU is {platform.machine()}, not x86-64"
+    flags = _cpu_flags()
+    if flags is None:
+        return False, "could not read this CPU's instruction sets"
+    missing = {"avx2", "fma"} - flags
+    if missing:
+        return False, f"this CPU lacks {', '.join(sorted(missing)).upper()}"
+    return True, ""
+
+
+def _cpu_flags() -> set[str] | None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+        return None
+    if sys.platform == "darwin":
+        out = subprocess.run(["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
+                             capture_output=True, text=True, check=False).stdout
+        return {w.lower() for w in out.split()} or None
+    return None
+
+
+def variables(name: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables of kernel set ``name`` (OpenBLAS left as the caller has it)."""
+    if name not in SETS:
+        raise ValueError(f"expected a kernel set in {sorted(SETS)}, got {name!r}")
+    environ = os.environ if environ is None else environ
+    chosen = {ENV: name, **SETS[name]}
+    chosen.update({k: v for k, v in OPENBLAS_DEFAULT.items() if k not in environ})
+    return chosen
+
+
+def default_set() -> str:
+    """The set a run gets unless it asks: ``pinned`` where the CPU allows, else ``unpinned``."""
+    return "pinned" if cpu_runs_avx2()[0] else "unpinned"
+
+
+def apply(name: str | None = None) -> str:
+    """Put kernel set ``name`` (default: the one ``COMPANION_KERNELS`` names, else the default)
+    into ``os.environ``, overriding what the caller set. Call it before torch is imported."""
+    name = name or os.environ.get(ENV) or default_set()
+    if name == "pinned" and not cpu_runs_avx2()[0]:
+        name = "unpinned"
+    os.environ.update(variables(name))
+    return name
+
+
+def outputs_comparable() -> bool:
+    """Printed outputs are compared only under the pinned set (they were written with it)."""
+    return os.environ.get(ENV) == "pinned"
+
+
+def problem() -> str:
+    """Why the kernels in effect in this process are not the set it asked for ('' when they are)."""
+    name = os.environ.get(ENV)
+    if name not in SETS:
+        return f"{ENV} is {name!r}: run the pages through ./dev or pytest (they choose the kernels)"
+    wrong = [f"{k}={os.environ.get(k)!r} (expected {v!r})" for k, v in SETS[name].items()
+             if os.environ.get(k) != v]
+    if "torch" in sys.modules and name in TORCH_CAPABILITY:
+        got = sys.modules["torch"].backends.cpu.get_cpu_capability()
+        if got != TORCH_CAPABILITY[name]:
+            wrong.append(f"torch runs {got} kernels (expected {TORCH_CAPABILITY[name]}: "
+                         "torch chose its kernels before the kernel set was applied)")
+    return f"CPU kernels not as set {name!r}: " + "; ".join(wrong) if wrong else ""
+
+
+def describe() -> str:
+    """One line for the test summary, e.g. 'CPU kernels: AVX2, pinned'."""
+    name = os.environ.get(ENV)
+    if name == "pinned":
+        return "CPU kernels: AVX2, pinned"
+    if name == "second":
+        return "CPU kernels: second set (ATen default, MKL COMPATIBLE, oneDNN SSE4.1)"
+    return f"CPU kernels: not pinned ({cpu_runs_avx2()[1] or 'not asked for'}); outputs not compared"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pagerun.kernels exports [SET]`` prints shell exports; ``check`` says if AVX2 runs."""
+    if argv[:1] == ["exports"]:
+        name = argv[1] if len(argv) > 1 else default_set()
+        for key, value in variables(name).items():
+            print(f"export {key}={value}")
+        return 0
+    if argv[:1] == ["check"]:
+        ok, why = cpu_runs_avx2()
+        print("AVX2 kernels run here" if ok else why)
+        return 0 if ok else 1
+    print("usage: python -m pagerun.kernels exports [pinned|second|unpinned] | check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,94 @@
+"""The CPU kernel sets of pagerun.kernels: applied, checked inside page runs, reported."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pagerun import kernels
+from pagerun.execute import PageRunner
+
+AVX2, _ = kernels.cpu_runs_avx2()
+
+
+def test_the_tests_run_with_a_kernel_set_in_effect():
+    import torch  # noqa: F401 - problem() checks the kernels torch actually runs
+
+    assert os.environ[kernels.ENV] in kernels.SETS
+    assert kernels.problem() == ""
+
+
+@pytest.mark.skipif(not AVX2, reason="this CPU cannot run the pinned AVX2 kernels")
+def test_torch_runs_the_kernels_of_the_set():
+    import torch
+
+    name = os.environ[kernels.ENV]
+    if name in kernels.TORCH_CAPABILITY:
+        assert torch.backends.cpu.get_cpu_capability() == kernels.TORCH_CAPABILITY[name]
+
+
+def test_apply_overrides_what_the_caller_set(monkeypatch):
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
+    monkeypatch.setenv("MKL_CBWR", "AUTO")
+    monkeypatch.setenv(kernels.ENV, "second")
+    assert kernels.apply("second") == "second"
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "default"
+    assert os.environ["MKL_CBWR"] == "COMPATIBLE"
+
+
+def test_openblas_core_type_set_by_the_environment_is_left_alone():
+    assert kernels.variables("pinned", {"OPENBLAS_CORETYPE": "Zen"}).get("OPENBLAS_CORETYPE") is None
+    assert kernels.variables("pinned", {})["OPENBLAS_CORETYPE"] == "Haswell"
+
+
+def test_bad_set_name_is_rejected():
+    with pytest.raises(ValueError, match="expected a kernel set in"):
+        kernels.variables("avx512")
+
+
+def test_a_wrong_variable_is_named(monkeypatch):
+    monkeypatch.setenv(kernels.ENV, "pinned")
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    assert "ATEN_CPU_CAPABILITY='default' (expected 'avx2')" in kernels.problem()
+    monkeypatch.delenv(kernels.ENV)
+    assert "run the pages through ./dev" in kernels.problem()
+
+
+def test_a_page_run_fails_when_the_kernels_are_not_as_set(tmp_path, monkeypatch):
+    page = tmp_path / "page.md"
+    page.write_text("```python\nx = 1\n```\n")
+    monkeypatch.setenv(kernels.ENV, "pinned")
+    monkeypatch.setenv("MKL_CBWR", "AUTO")
+    (result,) = PageRunner(page).run_all()
+    assert result.status == "failed"
+    assert "MKL_CBWR='AUTO' (expected 'AVX2')" in result.error
+
+
+@pytest.mark.skipif(not AVX2, reason="this CPU cannot run the pinned AVX2 kernels")
+def test_setting_the_variables_after_torch_ran_is_detected():
+    code = textwrap.dedent("""
+        import os, torch
+        torch.ones(1000).sum()  # torch chooses its kernels at the first operation
+        from pagerun import kernels
+        os.environ.update(kernels.variables("pinned"))
+        print(kernels.problem())
+    """)
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=kernels.__file__.rsplit("/pagerun/", 1)[0], check=True).stdout
+    assert "torch runs DEFAULT kernels (expected AVX2" in out
+
+
+def test_the_command_line_prints_exports():
+    out = subprocess.run([sys.executable, "-m", "pagerun.kernels", "exports", "second"],
+                         capture_output=True, text=True, check=True,
+                         cwd=kernels.__file__.rsplit("/pagerun/", 1)[0]).stdout
+    assert "export ATEN_CPU_CAPABILITY=default" in out.splitlines()
+    assert f"export {kernels.ENV}=second" in out.splitlines()
+
+
+def test_describe_names_the_pinned_set(monkeypatch):
+    monkeypatch.setenv(kernels.ENV, "pinned")
+    assert kernels.describe() == "CPU kernels: AVX2, pinned"
