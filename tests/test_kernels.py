@@ -30,6 +30,8 @@ def test_torch_runs_the_kernels_of_the_set():
 
 
 def test_apply_overrides_what_the_caller_set(monkeypatch):
+    for key in kernels.variables("second"):  # monkeypatch restores them after the test
+        monkeypatch.setenv(key, os.environ.get(key, ""))
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
     monkeypatch.setenv("MKL_CBWR", "AUTO")
     monkeypatch.setenv(kernels.ENV, "second")
@@ -92,3 +94,13 @@ def test_the_command_line_prints_exports():
 def test_describe_names_the_pinned_set(monkeypatch):
     monkeypatch.setenv(kernels.ENV, "pinned")
     assert kernels.describe() == "CPU kernels: AVX2, pinned"
+
+
+def test_a_cpu_that_cannot_run_avx2_gets_the_unpinned_set(monkeypatch):
+    monkeypatch.setattr(kernels.platform, "machine", lambda: "arm64")
+    assert kernels.cpu_runs_avx2() == (False, "this CPU is arm64, not x86-64")
+    for key in kernels.variables("pinned"):
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    assert kernels.apply("pinned") == "unpinned"
+    assert not kernels.outputs_comparable()
+    assert kernels.describe().startswith("CPU kernels: not pinned (this CPU is arm64")
