@@ -165,6 +165,7 @@ def pytest_sessionfinish(session):
         workeroutput[_STATS_KEY] = json.dumps({k: v for k, v in _stats.items() if v["ran"]})
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not loaded
 def pytest_testnodedown(node, error):
     """xdist controller: merge the page statistics of a worker that finished."""
     for rel, s in json.loads(getattr(node, "workeroutput", {}).get(_STATS_KEY, "{}")).items():
