@@ -74,9 +74,10 @@ def assert_close(name: str, what: str, mxnet_value: Any, torch_value: Any, tol: 
         a, b = a.reshape(()), b.reshape(())
     if a.shape != b.shape:
         raise ParityError(f"{name}: {what}: shapes differ, MXNet {a.shape} vs PyTorch {b.shape}")
+    tol = float(tol)  # a numpy scalar would make the record unserialisable
     max_abs = float(np.max(np.abs(a - b))) if a.size else 0.0
     scale = float(np.max(np.abs(a))) if a.size else 0.0
-    passed = max_abs <= tol
+    passed = bool(max_abs <= tol)
     RECORDS.append(
         {"name": name, "what": what, "max_abs": max_abs, "max_rel": max_abs / scale if scale else 0.0,
          "tolerance": tol, "passed": passed}

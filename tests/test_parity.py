@@ -525,3 +525,14 @@ def test_compare_a_block_without_parameters(mx):
     assert result.passed and [r["what"] for r in result.rows] == ["output", "loss"]
     with pytest.raises(ValueError, match="needs trainable parameters"):
         parity.compare("two dropouts", mx_net, torch_net, x, train=True, steps=1)
+
+
+def test_assert_close_records_plain_python_types_for_numpy_tolerances():
+    import json
+
+    from companion import parity
+
+    parity.RECORDS.clear()
+    parity.assert_close("t", "x", np.ones(3), np.ones(3), tol=np.float32(1e-3))
+    json.dumps(parity.RECORDS)  # raised TypeError for numpy.bool_ before
+    parity.RECORDS.clear()
