@@ -9,6 +9,7 @@ from pagerun import kernels
 # pytest is run directly (the variables are read once, at import of the libraries).
 kernels.apply()
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ["COMPANION_OFFLINE"] = "1"  # no test downloads anything: loaders fail with their message
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="mxnet")
 
 pytest_plugins = ["pagerun.pytest_plugin"]

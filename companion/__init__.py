@@ -9,6 +9,11 @@ Modules, each named for what it does:
 - ``companion.autodiff`` a small reverse-mode automatic differentiation engine with traces.
 - ``companion.parity``   the MXNet <-> PyTorch parity harness and its registry.
 - ``companion.plotting`` plotting helpers used by the pages.
+- ``companion.seeds``    run a configuration over seeds: mean ± std, tables, clear differences.
+- ``companion.timing``   wall-clock timing with warm-up, repeats, median and a sync call.
+- ``companion.gradcheck`` finite-difference gradients to check autograd against.
+- ``companion.conv``     convolution and pooling in NumPy: im2col, Toeplitz, operation counts.
+- ``companion.text``     The Time Machine loader, tokens, vocabulary, sequence samplers.
 
 Importing ``companion`` never imports mxnet; only the MXNet parts of ``parity`` and
 ``training`` do, when called.

@@ -4,6 +4,7 @@
   package, standing in for Fashion-MNIST at CPU scale (no download, no network).
 - :func:`fashion_mnist`: Fashion-MNIST from the four standard IDX files (downloaded once into a
   cache directory when allowed); :func:`read_idx` reads one IDX(.gz) file.
+- :func:`resize_images`: square images shrunk (block mean) or enlarged (repeat) by an integer factor.
 - :func:`load_image_data`: Fashion-MNIST at full scale, the offline digits at CPU scale.
 - :func:`polynomial_data`, :func:`high_dim_linear`: the synthetic problems of d2l 4.4 and 4.5.
 - :func:`torch_batches`, :func:`mxnet_batches`: reproducible minibatch iterators.
@@ -144,6 +145,27 @@ def offline_digits(train_size: int = 4000, test_size: int = 1000, seed: int = 0)
     return Split(images[tr], y[tr].astype(np.int64), images[te], y[te].astype(np.int64))
 
 
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """Square images (N, C, H, H) to (N, C, size, size) by an integer factor.
+
+    Smaller: the mean of each ``H/size`` x ``H/size`` block (e.g. 28 -> 14); larger: each
+    pixel repeated ``size/H`` times along both axes (e.g. 28 -> 224, nearest neighbour).
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[2] != images.shape[3]:
+        raise ValueError(f"expected square images of shape (N, C, H, H), got {images.shape}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"expected a positive integer size, got {size!r}")
+    n, c, h, _ = images.shape
+    if size <= h and h % size == 0:
+        f = h // size
+        return images.reshape(n, c, size, f, size, f).mean(axis=(3, 5)).astype(images.dtype)
+    if size > h and size % h == 0:
+        f = size // h
+        return images.repeat(f, axis=2).repeat(f, axis=3)
+    raise ValueError(f"expected a size that divides or is a multiple of {h}, got {size}")
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (``.gz`` or not) as a numpy array; ValueError on a malformed file."""
     path = Path(path)
@@ -190,8 +212,16 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
     return DEFAULT_DATA_DIR.expanduser()
 
 
+OFFLINE_ENV = "COMPANION_OFFLINE"  # "1": never download (the test suite sets it)
+
+
 def _download(url: str, dest: Path, timeout: float = 60.0) -> None:
-    """Fetch ``url`` into ``dest`` (through a temporary file). Tests replace this function."""
+    """Fetch ``url`` into ``dest`` (through a temporary file). Tests replace this function.
+
+    With ``COMPANION_OFFLINE=1`` it raises ``ConnectionError`` instead of reaching the network,
+    which the loaders turn into their message saying where to put the file."""
+    if os.environ.get(OFFLINE_ENV, "").strip() == "1":
+        raise ConnectionError(f"downloads are switched off ({OFFLINE_ENV}=1), {url} not fetched")
     tmp = dest.with_name(dest.name + ".part")
     with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
         while chunk := response.read(1 << 20):

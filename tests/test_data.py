@@ -346,3 +346,39 @@ def test_mxnet_batches_same_order_as_torch():
 def test_batches_bad_input(x, y, batch_size, message):
     with pytest.raises(ValueError, match=message):
         data.torch_batches(x, y, batch_size)
+
+
+def test_resize_images_down_and_up():
+    x = np.arange(2 * 1 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
+    small = data.resize_images(x, 2)
+    assert small.shape == (2, 1, 2, 2) and small.dtype == np.float32
+    assert small[0, 0, 0, 0] == np.mean([0, 1, 4, 5])
+    big = data.resize_images(x, 8)
+    assert big.shape == (2, 1, 8, 8) and np.array_equal(big[:, :, ::2, ::2], x)
+    assert np.array_equal(data.resize_images(big, 4), x)
+    assert np.array_equal(data.resize_images(x, 4), x)
+
+
+@pytest.mark.parametrize(
+    "shape, size, message",
+    [((2, 4, 4), 2, "square images of shape"), ((2, 1, 4, 3), 2, "square images of shape"),
+     ((2, 1, 4, 4), 3, "divides or is a multiple of 4"), ((2, 1, 4, 4), 0, "positive integer"),
+     ((2, 1, 4, 4), 2.0, "positive integer")],
+)
+def test_resize_images_bad_input(shape, size, message):
+    with pytest.raises(ValueError, match=message):
+        data.resize_images(np.zeros(shape), size)
+
+
+def test_offline_switch_stops_every_download(tmp_path, monkeypatch):
+    """The test suite runs with COMPANION_OFFLINE=1: a loader fails with its message instead."""
+    import os
+
+    from companion import data
+
+    assert os.environ.get(data.OFFLINE_ENV) == "1"
+    with pytest.raises(ConnectionError, match="downloads are switched off"):
+        data._download("http://example.invalid/x", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(RuntimeError, match="download failed: downloads are switched off"):
+        data.fashion_mnist(root=tmp_path)
