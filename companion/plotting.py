@@ -105,3 +105,41 @@ def plot_history(history: History, ax: Any = None, what: str | None = None,
     if title:
         axis.set_title(title)
     return fig, axis
+
+
+def plot_bands(x: Sequence[float], runs: dict[str, Sequence[Sequence[float]]], xlabel: str,
+               ylabel: str, ax: Any = None, title: str | None = None,
+               logy: bool = False) -> tuple[Any, Any]:
+    """Plot each named set of curves (one per seed) as its mean with a ±1 std band.
+
+    ``runs[name]`` is a list of curves, each with ``len(x)`` values (at least 2 curves).
+    Returns ``(fig, ax)``.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"expected x to be a non-empty 1-D sequence, got shape {x.shape}")
+    if not runs:
+        raise ValueError("expected at least one set of runs, got an empty dict")
+    arrays = {}
+    for name, curves in runs.items():
+        a = np.asarray(curves, dtype=float)
+        if a.ndim != 2 or a.shape[1] != len(x) or a.shape[0] < 2:
+            raise ValueError(f"runs {name!r}: expected (seeds >= 2, {len(x)}) values, "
+                             f"got shape {a.shape}")
+        if logy and np.any(a <= 0):
+            raise ValueError(f"runs {name!r}: logy needs values > 0, got min {a.min()}")
+        arrays[name] = a
+    fig, ax = _new_axes(ax)
+    for name, a in arrays.items():
+        mean, std = a.mean(axis=0), a.std(axis=0, ddof=1)
+        (line,) = ax.plot(x, mean, label=f"{name} ({a.shape[0]} seeds)")
+        ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    return fig, ax

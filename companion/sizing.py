@@ -44,19 +44,28 @@ Multiply-accumulates::
     dense_macs(25088, 4096)                  # 102760448 per sample
     count_macs(torch_model, (1, 3, 224, 224))  # measured with forward hooks on Conv/Linear
                                              # (free for a model built with device="meta")
+
+Per-layer tables (parameters, MACs and output values per sample of every leaf layer)::
+
+    rows = layer_table(torch_model, (1, 1, 224, 224))     # forward hooks; meta device is free
+    rows = layer_table_gluon(gluon_net, (1, 1, 224, 224)) # shape inference, nothing computed
+    print(format_layer_table(rows))                       # with totals; output MB at float32
+    dominant(rows, "macs")                                # the row with the most MACs
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 __all__ = [
     "Conv", "Pool", "Field", "Measured", "Memory",
     "dense_params", "dense_shapes", "conv_params", "conv_shapes", "mlp_params", "memory",
     "count_params", "param_shapes", "conv_output_size", "receptive_field", "receptive_field_trace",
     "layers_from_sequential", "measure_receptive_field", "conv_macs", "dense_macs", "count_macs",
+    "LayerRow", "layer_table", "layer_table_gluon", "format_layer_table", "dominant",
 ]
 
 
@@ -468,3 +477,141 @@ def count_macs(model: Any, input_shape: Sequence[int]) -> int:
         for h in handles:
             h.remove()
     return total // shape[0]
+
+
+# ---------------------------------------------------------------- per-layer tables
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One leaf layer of a model: its output shape per sample, parameters, MACs, output size.
+
+    ``macs`` counts the multiply-accumulates of convolutions and fully connected layers (other
+    layers count 0); ``activations`` is the number of output values per sample.
+    """
+
+    name: str
+    kind: str
+    out_shape: tuple[int, ...]
+    params: int
+    macs: int
+    activations: int
+
+
+def _check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(input_shape)
+    if len(shape) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"input_shape must be positive ints (N, ...), got {input_shape!r}")
+    return shape
+
+
+def layer_table(model: Any, input_shape: Sequence[int]) -> list[LayerRow]:
+    """Per-layer rows of a torch model, in call order, for one forward pass on ``input_shape``.
+
+    Leaf modules (no children) are recorded by forward hooks; counts are per sample. A model on
+    the ``meta`` device is tabulated without computing anything.
+    """
+    import torch
+    import torch.nn as nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    shape = _check_input_shape(input_shape)
+    n = shape[0]
+    rows: list[LayerRow] = []
+
+    def hook(name: str) -> Callable[..., None]:
+        def record(module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+            params = sum(p.numel() for p in module.parameters(recurse=False))
+            if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+                macs = output.numel() // n * module.weight[0].numel()
+            elif isinstance(module, nn.Linear):
+                macs = output.numel() // n * module.in_features
+            else:
+                macs = 0
+            rows.append(LayerRow(name, type(module).__name__, tuple(output.shape[1:]), params,
+                                 macs, output.numel() // n))
+        return record
+
+    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook(name)) for name, m in leaves]
+    try:
+        with torch.no_grad():
+            first = next(model.parameters(), None)
+            model(torch.zeros(shape, device=first.device if first is not None else "cpu"))
+    finally:
+        for h in handles:
+            h.remove()
+    return rows
+
+
+def _gluon_leaves(block: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """The layers of nested Gluon Sequentials; a Conv2D or Dense with a fused activation is one."""
+    from mxnet.gluon import nn as mnn
+
+    if not isinstance(block, (mnn.Sequential, mnn.HybridSequential)):
+        return [(prefix or type(block).__name__, block)]
+    leaves = []
+    for i, child in enumerate(block._children.values()):
+        leaves.extend(_gluon_leaves(child, f"{prefix}.{i}" if prefix else str(i)))
+    return leaves
+
+
+def layer_table_gluon(net: Any, input_shape: Sequence[int]) -> list[LayerRow]:
+    """Per-layer rows of a Gluon ``nn.Sequential`` (nested ones too), per sample.
+
+    Each layer is called on a symbol and its shapes are inferred (``infer_shape``), so nothing
+    is computed and the net need not be initialized; the layers must be hybridizable (the
+    book's Conv2D, Pool, Dense, Dropout, BatchNorm, Flatten are) and form a plain chain.
+    Parameters are the trainable ones (BatchNorm running statistics are not counted, as in
+    :func:`count_params`); Dense layers flatten their input, as in Gluon.
+    """
+    import mxnet as mx
+    from mxnet.gluon import nn as mnn
+
+    if not isinstance(net, (mnn.Sequential, mnn.HybridSequential)):
+        raise TypeError(f"net must be a Gluon nn.Sequential, got {type(net).__name__}")
+    shape = _check_input_shape(input_shape)
+    rows = []
+    for name, leaf in _gluon_leaves(net):
+        out = leaf(mx.sym.var("data"))
+        arg_shapes, out_shapes, _ = out.infer_shape(data=shape)
+        args = dict(zip(out.list_arguments(), arg_shapes))
+        weights = [s for a, s in args.items() if a.endswith("_weight")]
+        params = sum(math.prod(s) for a, s in args.items() if a != "data")
+        shape = tuple(out_shapes[0])
+        per_sample = math.prod(shape[1:])
+        if isinstance(leaf, (mnn.Conv1D, mnn.Conv2D, mnn.Conv3D)):
+            macs = per_sample * math.prod(weights[0][1:])
+        elif isinstance(leaf, mnn.Dense):
+            macs = per_sample * weights[0][1]
+        else:
+            macs = 0
+        rows.append(LayerRow(name, type(leaf).__name__, shape[1:], params, macs, per_sample))
+    return rows
+
+
+def format_layer_table(rows: Sequence[LayerRow], bytes_per_value: int = 4) -> str:
+    """A fixed-width table of the rows: shape, parameters, MACs, output memory (MB), and totals."""
+    if not rows:
+        raise ValueError("expected at least one LayerRow, got none")
+    if bytes_per_value not in (1, 2, 4, 8):
+        raise ValueError(f"bytes_per_value must be one of 1, 2, 4, 8, got {bytes_per_value!r}")
+    width = max(5, *(len(f"{r.name} {r.kind}") for r in rows))
+    lines = [f"{'layer':<{width}}  {'output':>14}  {'params':>11}  {'MACs':>13}  {'out MB':>7}"]
+    for r in rows:
+        shape = "x".join(map(str, r.out_shape))
+        lines.append(f"{r.name + ' ' + r.kind:<{width}}  {shape:>14}  {r.params:>11,}  "
+                     f"{r.macs:>13,}  {r.activations * bytes_per_value / 1e6:>7.3f}")
+    tot = (sum(r.params for r in rows), sum(r.macs for r in rows), sum(r.activations for r in rows))
+    lines.append(f"{'total':<{width}}  {'':>14}  {tot[0]:>11,}  {tot[1]:>13,}  "
+                 f"{tot[2] * bytes_per_value / 1e6:>7.3f}")
+    return "\n".join(lines)
+
+
+def dominant(rows: Sequence[LayerRow], what: str) -> LayerRow:
+    """The row with the largest ``params``, ``macs`` or ``activations``."""
+    if what not in ("params", "macs", "activations"):
+        raise ValueError(f"what must be 'params', 'macs' or 'activations', got {what!r}")
+    if not rows:
+        raise ValueError("expected at least one LayerRow, got none")
+    return max(rows, key=lambda r: getattr(r, what))

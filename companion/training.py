@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 SCALE_ENV = "COMPANION_SCALE"
+BOOK_STEPS = 2350  # the book's budget: 10 epochs x ceil(60,000 / 256) = 10 x 235 SGD steps
 
 
 def full_scale() -> bool:
@@ -25,6 +26,22 @@ def full_scale() -> bool:
     if value not in {"cpu", "full"}:
         raise ValueError(f"{SCALE_ENV} must be 'cpu' or 'full', got {value!r}")
     return value == "full"
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """SGD steps in one pass over ``n_train`` examples (the last, short batch counts)."""
+    for name, value in (("n_train", n_train), ("batch_size", batch_size)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"expected a positive integer {name}, got {value!r}")
+    return -(-int(n_train) // int(batch_size))
+
+
+def epochs_for_steps(n_train: int, batch_size: int, steps: int = BOOK_STEPS) -> int:
+    """The fewest epochs that give at least ``steps`` SGD steps (default: the book's 2,350)."""
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"expected a positive integer number of steps, got {steps!r}")
+    per_epoch = steps_per_epoch(n_train, batch_size)
+    return -(-int(steps) // per_epoch)
 
 
 def seed_all(seed: int) -> None:

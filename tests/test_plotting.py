@@ -86,3 +86,25 @@ def test_plot_history_both_needs_no_axes():
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="two panels"):
         plotting.plot_history(history(), ax=ax, what="both")
+
+
+def test_plot_bands_draws_mean_and_band():
+    fig, ax = plotting.plot_bands([1, 2, 3], {"a": [[1, 2, 3], [3, 4, 5]], "b": [[0, 0, 1], [0, 1, 1]]},
+                                  "step", "acc", title="t")
+    assert [line.get_label() for line in ax.get_lines()] == ["a (2 seeds)", "b (2 seeds)"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [2, 3, 4])
+    assert len(ax.collections) == 2 and ax.get_title() == "t"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("x, runs, logy, message", [
+    ([], {"a": [[1], [2]]}, False, "non-empty 1-D"),
+    ([1, 2], {}, False, "at least one set"),
+    ([1, 2], {"a": [[1, 2]]}, False, r"expected \(seeds >= 2, 2\)"),
+    ([1, 2], {"a": [[1, 2, 3], [1, 2, 3]]}, False, r"got shape \(2, 3\)"),
+    ([1, 2], {"a": [[1, 0], [1, 2]]}, True, "logy needs values > 0"),
+])
+def test_plot_bands_bad_input(x, runs, logy, message):
+    with pytest.raises(ValueError, match=message):
+        plotting.plot_bands(x, runs, "x", "y", logy=logy)
+    plt.close("all")

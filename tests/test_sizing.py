@@ -160,3 +160,96 @@ def test_conv_output_size():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------- per-layer tables
+
+def _lenet_torch():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 10))
+
+
+def test_layer_table_torch_matches_analytic_counts():
+    rows = sizing.layer_table(_lenet_torch(), (2, 1, 28, 28))
+    assert [r.kind for r in rows][:3] == ["Conv2d", "Sigmoid", "AvgPool2d"]
+    assert rows[0].out_shape == (6, 28, 28) and rows[0].activations == 6 * 28 * 28
+    assert rows[0].params == sizing.conv_params(1, 6, 5)
+    assert rows[0].macs == sizing.conv_macs(1, 6, 5, 28)
+    assert rows[3].macs == sizing.conv_macs(6, 16, 5, 10)
+    assert rows[-1].macs == sizing.dense_macs(120, 10)
+    assert sum(r.params for r in rows) == sizing.count_params(_lenet_torch())
+    assert sum(r.macs for r in rows) == sizing.count_macs(_lenet_torch(), (1, 1, 28, 28))
+    assert sizing.dominant(rows, "macs") is rows[3]
+    assert sizing.dominant(rows, "params") is rows[7]
+    assert sizing.dominant(rows, "activations") is rows[0]
+
+
+def test_layer_table_meta_device_and_nested_names():
+    net = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), nn.Flatten(),
+                        nn.Linear(8 * 30 * 30, 5)).to("meta")
+    rows = sizing.layer_table(net, (1, 3, 32, 32))
+    assert [r.name for r in rows] == ["0.0", "0.1", "1", "2"]
+    assert rows[2].out_shape == (7200,) and rows[3].macs == 7200 * 5
+
+
+def test_format_layer_table_totals():
+    text = sizing.format_layer_table(sizing.layer_table(_lenet_torch(), (1, 1, 28, 28)))
+    last = text.splitlines()[-1].split()
+    assert last[0] == "total" and last[1] == f"{sizing.count_params(_lenet_torch()):,}"
+    assert len(text.splitlines()) == 10 + 2
+
+
+def test_layer_table_gluon_matches_torch(mx):
+    from mxnet import init
+    from mxnet.gluon import nn as mnn
+
+    net = mnn.Sequential()
+    net.add(mnn.Conv2D(6, 5, padding=2, activation="sigmoid"), mnn.AvgPool2D(2, 2),
+            mnn.Conv2D(16, 5, activation="sigmoid"), mnn.AvgPool2D(2, 2),
+            mnn.Dense(120, activation="sigmoid"), mnn.Dense(10))
+    rows = sizing.layer_table_gluon(net, (2, 1, 28, 28))   # no initialize needed
+    torch_rows = [r for r in sizing.layer_table(_lenet_torch(), (2, 1, 28, 28))
+                  if r.kind not in ("Sigmoid", "Flatten")]
+    assert [(r.out_shape, r.params, r.macs) for r in rows] == \
+        [(r.out_shape, r.params, r.macs) for r in torch_rows]
+    net.initialize(init.Xavier())
+    net(mx.nd.zeros((2, 1, 28, 28)))
+    assert sum(p.data().size for p in net.collect_params().values()) == \
+        sum(r.params for r in rows)
+
+
+def test_layer_table_gluon_batchnorm_counts_trainable_only(mx):
+    from mxnet.gluon import nn as mnn
+
+    net = mnn.Sequential()
+    net.add(mnn.Conv2D(4, 3), mnn.BatchNorm(), mnn.Dense(3))
+    rows = sizing.layer_table_gluon(net, (1, 2, 5, 5))
+    torch_net = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
+                              nn.Linear(36, 3))
+    assert [r.params for r in rows] == [76, 8, 111]
+    assert sum(r.params for r in rows) == sizing.count_params(torch_net)
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: sizing.layer_table([1], (1, 2)), TypeError, "torch.nn.Module"),
+        (lambda: sizing.layer_table(nn.Linear(2, 2), (0, 2)), ValueError, "input_shape"),
+        (lambda: sizing.layer_table(nn.Linear(2, 2), (2,)), ValueError, "input_shape"),
+        (lambda: sizing.format_layer_table([]), ValueError, "at least one LayerRow"),
+        (lambda: sizing.format_layer_table(sizing.layer_table(nn.Linear(2, 2), (1, 2)), 3),
+         ValueError, "bytes_per_value"),
+        (lambda: sizing.dominant([], "macs"), ValueError, "at least one"),
+        (lambda: sizing.dominant(sizing.layer_table(nn.Linear(2, 2), (1, 2)), "flops"),
+         ValueError, "what must be"),
+    ],
+)
+def test_layer_table_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_layer_table_gluon_bad_input(mx):
+    with pytest.raises(TypeError, match="Gluon nn.Sequential"):
+        sizing.layer_table_gluon(nn.Linear(2, 2), (1, 2))

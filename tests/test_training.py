@@ -235,3 +235,17 @@ def test_train_torch_accepts_plain_function_and_custom_optimizer():
     h = training.train_torch(lambda X: X @ w + b, data.torch_batches(x, y, 16), data.torch_batches(x, y, 60),
                              nn.CrossEntropyLoss(reduction="none"), 5, SGD())
     assert h.last("test_acc") >= 0.95
+
+
+def test_steps_per_epoch_and_epochs_for_steps():
+    assert training.steps_per_epoch(60_000, 256) == 235
+    assert training.steps_per_epoch(4000, 256) == 16
+    assert training.epochs_for_steps(60_000, 256) == 10          # the book's budget
+    assert training.epochs_for_steps(4000, 256) == 147           # 147 x 16 = 2,352 >= 2,350
+    assert training.epochs_for_steps(100, 10, steps=25) == 3
+    with pytest.raises(ValueError, match="positive integer batch_size"):
+        training.steps_per_epoch(100, 0)
+    with pytest.raises(ValueError, match="positive integer n_train"):
+        training.epochs_for_steps(2.5, 10)
+    with pytest.raises(ValueError, match="number of steps"):
+        training.epochs_for_steps(100, 10, steps=0)
