@@ -251,8 +251,12 @@ def copy_params(mx_block: Any, torch_module: Any) -> list[tuple[str, str]]:
     The MXNet block must be initialized with known shapes (run it once on an input).
     Returns the ``(mxnet_name, torch_name)`` pairs.
     """
+    import mxnet
     import torch
 
+    # Let MXNet's asynchronous engine finish every pending write first: reading a weight while
+    # a forward that initialised it is still queued was seen to copy half-written values.
+    mxnet.nd.waitall()
     pairs = _pair_params(mx_block, torch_module)
     with torch.no_grad():
         for pair in pairs:
