@@ -24,6 +24,13 @@ def _new_axes(ax: Any, ncols: int = 1) -> tuple[Any, Any]:
     return fig, axes
 
 
+def _check_x(x: Sequence[float]) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"expected x to be a non-empty 1-D sequence, got shape {x.shape}")
+    return x
+
+
 def plot_curves(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
                 logy: bool = False, ax: Any = None, title: str | None = None,
                 logx: bool = False, marker: str | None = None) -> tuple[Any, Any]:
@@ -31,9 +38,7 @@ def plot_curves(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: 
 
     Every series must have ``len(x)`` values (None values are skipped). Returns ``(fig, ax)``.
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or len(x) == 0:
-        raise ValueError(f"expected x to be a non-empty 1-D sequence, got shape {x.shape}")
+    x = _check_x(x)
     if not series:
         raise ValueError("expected at least one series, got an empty dict")
     arrays = {}
@@ -115,9 +120,7 @@ def plot_bands(x: Sequence[float], runs: dict[str, Sequence[Sequence[float]]], x
     ``runs[name]`` is a list of curves, each with ``len(x)`` values (at least 2 curves).
     Returns ``(fig, ax)``.
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or len(x) == 0:
-        raise ValueError(f"expected x to be a non-empty 1-D sequence, got shape {x.shape}")
+    x = _check_x(x)
     if not runs:
         raise ValueError("expected at least one set of runs, got an empty dict")
     arrays = {}

@@ -445,6 +445,19 @@ def dense_macs(n_in: int, n_out: int) -> int:
     return n_in * n_out
 
 
+def _forward_zeros(model: Any, shape: tuple[int, ...], handles: list) -> None:
+    """Run ``model`` once on zeros of ``shape`` (on its device), then remove the hooks."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            first = next(model.parameters(), None)
+            model(torch.zeros(shape, device=first.device if first is not None else "cpu"))
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def count_macs(model: Any, input_shape: Sequence[int]) -> int:
     """Multiply-accumulates of the Conv2d and Linear layers of a torch model for one forward pass.
 
@@ -469,13 +482,7 @@ def count_macs(model: Any, input_shape: Sequence[int]) -> int:
             total += output.numel() * module.in_features
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            first = next(model.parameters(), None)
-            model(torch.zeros(shape, device=first.device if first is not None else "cpu"))
-    finally:
-        for h in handles:
-            h.remove()
+    _forward_zeros(model, shape, handles)
     return total // shape[0]
 
 
@@ -534,13 +541,7 @@ def layer_table(model: Any, input_shape: Sequence[int]) -> list[LayerRow]:
 
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
     handles = [m.register_forward_hook(hook(name)) for name, m in leaves]
-    try:
-        with torch.no_grad():
-            first = next(model.parameters(), None)
-            model(torch.zeros(shape, device=first.device if first is not None else "cpu"))
-    finally:
-        for h in handles:
-            h.remove()
+    _forward_zeros(model, shape, handles)
     return rows
 
 
