@@ -100,6 +100,16 @@ def _rel(target: str, page) -> str:
     return Path(*([".."] * len(here.parts)), target).as_posix() if here.parts else target
 
 
+_EXPLICIT_ID = re.compile(r"\s*\{#(?P<id>[\w-]+)\}\s*$")
+
+
+def _heading_anchor(heading: str) -> tuple[str, str]:
+    """(text, anchor) of a heading: its explicit ``{#id}`` if it has one, else the slug."""
+    if m := _EXPLICIT_ID.search(heading):
+        return heading[: m.start()], m.group("id")
+    return heading, slugify(heading, "-")
+
+
 def _corrections_list(files, page) -> str:
     rows = []
     for f in _markdown_pages(files):
@@ -115,9 +125,9 @@ def _corrections_list(files, page) -> str:
             if fence:
                 continue
             if m := _HEADING.match(line):
+                heading, anchor = _heading_anchor(m.group(2))
                 if len(m.group(1)) == 1:
-                    title = m.group(2)
-                heading, anchor = m.group(2), slugify(m.group(2), "-")
+                    title = heading
             if m := _CORRECTION.match(line):
                 where = heading if heading else title
                 cell = [text.replace("|", "\\|") for text in (title, where, m.group("summary"))]
