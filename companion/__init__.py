@@ -10,6 +10,7 @@ Modules, each named for what it does:
 - ``companion.parity``   the MXNet <-> PyTorch parity harness and its registry.
 - ``companion.plotting`` plotting helpers used by the pages.
 - ``companion.seeds``    run a configuration over seeds: mean ± std, tables, clear differences.
+- ``companion.ensemble`` train one PyTorch model on several seeds as one stacked computation.
 - ``companion.timing``   wall-clock timing with warm-up, repeats, median and a sync call.
 - ``companion.gradcheck`` finite-difference gradients to check autograd against.
 - ``companion.conv``     convolution and pooling in NumPy: im2col, Toeplitz, operation counts.
