@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from .data import _to_torch
 from .training import History, _check_common
 
 
@@ -114,10 +115,8 @@ class Ensemble:
 
 
 def _as_tensor(a: Any) -> torch.Tensor:
-    a = np.asarray(a)
-    if a.dtype == np.float64:
-        a = a.astype(np.float32)
-    return torch.from_numpy(np.ascontiguousarray(a))
+    """As torch_batches converts a batch: float64 -> float32, other dtypes kept."""
+    return _to_torch(np.asarray(a))
 
 
 def _member_loss(loss_fn: Callable, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
