@@ -123,6 +123,13 @@ def _reset_global_state() -> None:
         # Importing mxnet drops torch to one thread for the rest of the process; pin it for every
         # page so that a page's numbers do not depend on which pages ran before it.
         torch.set_num_threads(1)
+    if "mxnet" in sys.modules:
+        import mxnet as mx
+
+        # Gluon names unscoped blocks from one process-wide counter (dense0, dense1, ...), and a
+        # Trainer orders parameters by sorted name: restart the count so that no page depends
+        # on how many blocks the pages before it built.
+        mx.name.NameManager._current.value = mx.name.NameManager()
     if "matplotlib.pyplot" in sys.modules:
         import matplotlib as mpl
         import matplotlib.pyplot as plt

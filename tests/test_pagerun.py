@@ -123,3 +123,21 @@ def test_convention_breaches_are_reported(tmp_path, bad, message):
 @pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda p: str(p.relative_to(DOCS)))
 def test_every_rendered_python_block_is_found_by_the_test_parser(page):
     assert rendered_python_blocks(page) == len(parse_page(page))
+
+
+def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
+    pytest.importorskip("mxnet")
+    page = write(tmp_path, textwrap.dedent('''\
+        ```python
+        import numpy as np
+        from mxnet.gluon import nn
+        print(nn.Dense(1).name, np.get_printoptions()["precision"])
+        np.set_printoptions(precision=2)
+        ```
+
+        ```output
+        dense0 8
+        ```
+    '''))
+    first, again = PageRunner(page).run_all(), PageRunner(page).run_all()
+    assert [r.status for r in first + again] == ["passed", "passed"], again[0].error
