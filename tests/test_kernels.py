@@ -37,7 +37,7 @@ def test_apply_overrides_what_the_caller_set(monkeypatch):
     monkeypatch.setenv(kernels.ENV, "second")
     assert kernels.apply("second") == "second"
     assert os.environ["ATEN_CPU_CAPABILITY"] == "default"
-    assert os.environ["MKL_CBWR"] == "COMPATIBLE"
+    assert os.environ["MKL_CBWR"] == "AVX"
 
 
 def test_openblas_core_type_set_by_the_environment_is_left_alone():
