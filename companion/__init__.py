@@ -3,7 +3,8 @@
 Modules, each named for what it does:
 
 - ``companion.layers``   NumPy layers (linear, tanh, MSE) with forward and backward passes.
-- ``companion.data``     data sets: offline MNIST digits, Fashion-MNIST IDX loader, synthetic problems.
+- ``companion.data``     data sets: offline MNIST digits, Fashion-MNIST IDX loader, synthetic
+  problems.
 - ``companion.training`` training loops for PyTorch and MXNet with per-epoch history, seeding.
 - ``companion.sizing``   parameter counts, memory, shapes, receptive fields, multiply-accumulates.
 - ``companion.autodiff`` a small reverse-mode automatic differentiation engine with traces.

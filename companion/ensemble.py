@@ -17,7 +17,8 @@ members gives each member its own gradient. Only the random draws inside the for
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,6 +50,17 @@ class Ensemble:
 
     ``ens(x)`` runs every member on the same input of shape (N, ...); ``ens.per_member(x)``
     gives member i the slice ``x[i]`` of a stacked input (S, N, ...). Both return (S, N, ...).
+
+    ```python
+    import torch
+    from torch import nn
+    from companion.ensemble import Ensemble
+
+    ens = Ensemble(lambda: nn.Linear(3, 2), seeds=[0, 1, 2])
+    assert len(ens) == 3 and ens(torch.zeros(5, 3)).shape == (3, 5, 2)
+    torch.manual_seed(1)
+    assert torch.equal(ens.member(1).weight, nn.Linear(3, 2).weight)  # seed 1's own init
+    ```
     """
 
     def __init__(self, make: Callable[[], nn.Module], seeds: Sequence[int]) -> None:
@@ -74,11 +86,11 @@ class Ensemble:
         """The stacked parameters (leaf tensors of shape (S, ...)), for an optimizer."""
         return list(self.params.values())
 
-    def train(self, mode: bool = True) -> "Ensemble":
+    def train(self, mode: bool = True) -> Ensemble:
         self._skeleton.train(mode)
         return self
 
-    def eval(self) -> "Ensemble":
+    def eval(self) -> Ensemble:
         return self.train(False)
 
     @property
@@ -103,7 +115,18 @@ class Ensemble:
         return self._forward(x, per_member=True)
 
     def member(self, seed: int) -> nn.Module:
-        """A standalone copy of the model trained from ``seed`` (detached weights)."""
+        """A standalone copy of the model trained from ``seed`` (detached weights).
+
+        ```python
+        import torch
+        from torch import nn
+        from companion.ensemble import Ensemble
+
+        ens = Ensemble(lambda: nn.Linear(3, 2), seeds=[0, 1])
+        x = torch.randn(4, 3)
+        assert torch.allclose(ens.member(1)(x), ens(x)[1])
+        ```
+        """
         if seed not in self.seeds:
             raise ValueError(f"expected one of the seeds {self.seeds}, got {seed!r}")
         i = self.seeds.index(seed)
@@ -151,12 +174,28 @@ class _Tallies:
         self.n += n
 
     def results(self) -> list[tuple[float, float | None]]:
-        accs = [None] * len(self.loss) if self.correct is None else (self.correct.double() / self.n).tolist()
+        accs = (
+            [None] * len(self.loss)
+            if self.correct is None
+            else (self.correct.double() / self.n).tolist()
+        )
         return list(zip((self.loss / self.n).tolist(), accs))
 
 
 def evaluate(ens: Ensemble, x: Any, y: Any, loss_fn: Callable) -> list[tuple[float, float | None]]:
-    """(mean loss, accuracy or None) of every member on the whole of ``x, y``, in eval mode."""
+    """(mean loss, accuracy or None) of every member on the whole of ``x, y``, in eval mode.
+
+    ```python
+    import torch
+    from torch import nn
+    from companion.ensemble import Ensemble, evaluate
+
+    ens = Ensemble(lambda: nn.Linear(2, 2), seeds=[0, 1])
+    x, y = torch.randn(10, 2), torch.arange(10) % 2
+    results = evaluate(ens, x, y, nn.CrossEntropyLoss())
+    assert len(results) == 2 and all(0 <= acc <= 1 for _, acc in results)
+    ```
+    """
     x, y = _as_tensor(x), _as_tensor(y)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"expected x and y with the same non-zero length, got {len(x)}, {len(y)}")
@@ -192,12 +231,27 @@ def train_ensemble(
     (``lambda p: torch.optim.SGD(p, lr=0.5)``). The History holds what ``train_torch`` records:
     training loss and accuracy averaged over the epoch's batches, test loss and accuracy after
     each epoch (on the whole test set ``test = (x, y)``).
+
+    ```python
+    import torch
+    from torch import nn
+    from companion.ensemble import train_ensemble
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 2)
+    y = (x[:, 0] > 0).long()
+    ens, histories = train_ensemble(lambda: nn.Linear(2, 2), range(5), x, y,
+                                    loss_fn=nn.CrossEntropyLoss(), epochs=10, batch_size=16,
+                                    optimizer=lambda p: torch.optim.SGD(p, lr=0.5), test=(x, y))
+    assert len(histories) == 5 and min(h.last("test_acc") for h in histories) > 0.9
+    ```
     """
     _check_common(epochs)
     x, y = _as_tensor(train_x), _as_tensor(train_y)
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"expected train_x and train_y of the same non-zero length, "
-                         f"got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"expected train_x and train_y of the same non-zero length, got {len(x)} and {len(y)}"
+        )
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"expected a positive integer batch_size, got {batch_size!r}")
     ens = Ensemble(make, seeds)
@@ -209,7 +263,7 @@ def train_ensemble(
         tally = _Tallies(len(ens))
         orders = torch.from_numpy(np.stack([rng.permutation(len(x)) for rng in rngs]))
         for start in range(0, len(x), batch_size):
-            idx = orders[:, start:start + batch_size]
+            idx = orders[:, start : start + batch_size]
             xb, yb = x[idx], y[idx]
             out = ens.per_member(xb)
             losses = _member_loss(loss_fn, out, yb)

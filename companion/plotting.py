@@ -5,7 +5,8 @@ Figures are left open (the site build renders open figures under the block that 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,12 +32,32 @@ def _check_x(x: Sequence[float]) -> np.ndarray:
     return x
 
 
-def plot_curves(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str,
-                logy: bool = False, ax: Any = None, title: str | None = None,
-                logx: bool = False, marker: str | None = None) -> tuple[Any, Any]:
+def plot_curves(
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    ax: Any = None,
+    title: str | None = None,
+    logx: bool = False,
+    marker: str | None = None,
+) -> tuple[Any, Any]:
     """Plot named y-series against ``x`` on one axes (a new 6x3.5 figure unless ``ax`` is given).
 
     Every series must have ``len(x)`` values (None values are skipped). Returns ``(fig, ax)``.
+
+    ```python
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from companion.plotting import plot_curves
+
+    fig, ax = plot_curves([1, 2, 3], {"train": [1.0, 0.5, 0.3], "test": [1.1, None, 0.4]},
+                          "epoch", "loss", logy=True)
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == 2
+    plt.close(fig)
+    ```
     """
     x = _check_x(x)
     if not series:
@@ -45,7 +66,9 @@ def plot_curves(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: 
     for name, ys in series.items():
         ys = np.array([np.nan if v is None else v for v in ys], dtype=float)
         if ys.shape != x.shape:
-            raise ValueError(f"series {name!r}: expected {len(x)} values (one per x), got shape {ys.shape}")
+            raise ValueError(
+                f"series {name!r}: expected {len(x)} values (one per x), got shape {ys.shape}"
+            )
         if logy and np.any(ys[~np.isnan(ys)] <= 0):
             raise ValueError(f"series {name!r}: logy needs values > 0, got min {np.nanmin(ys)}")
         arrays[name] = ys
@@ -66,13 +89,31 @@ def plot_curves(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: 
     return fig, ax
 
 
-def plot_history(history: History, ax: Any = None, what: str | None = None,
-                 title: str | None = None, logy: bool = False) -> tuple[Any, Any]:
-    """Plot a :class:`~companion.training.History` per epoch.
+def plot_history(
+    history: History,
+    ax: Any = None,
+    what: str | None = None,
+    title: str | None = None,
+    logy: bool = False,
+) -> tuple[Any, Any]:
+    """Plot a [`History`][companion.training.History] per epoch.
 
     ``what``: ``"loss"``, ``"acc"`` or ``"both"`` (two panels; default when there are accuracies and
     no ``ax`` is given). With ``ax`` given, one panel is drawn on it (``"loss"`` by default).
     Returns ``(fig, ax)`` or ``(fig, [ax_loss, ax_acc])``.
+
+    ```python
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from companion.plotting import plot_history
+    from companion.training import History
+
+    h = History([0.9, 0.5], [0.6, 0.8], [1.0, 0.7], [0.55, 0.75])
+    fig, (ax_loss, ax_acc) = plot_history(h)          # two panels: loss and accuracy
+    assert ax_acc.get_ylabel() == "accuracy"
+    plt.close(fig)
+    ```
     """
     if not isinstance(history, History):
         raise ValueError(f"expected a companion.training.History, got {type(history).__name__}")
@@ -94,8 +135,15 @@ def plot_history(history: History, ax: Any = None, what: str | None = None,
         if any(v is not None for v in getattr(history, f"test_{metric}")):
             series["test"] = getattr(history, f"test_{metric}")
         label = "loss" if metric == "loss" else "accuracy"
-        plot_curves(epochs, series, "epoch", label, logy=logy and metric == "loss", ax=axis,
-                    marker="o" if history.epochs < 20 else None)
+        plot_curves(
+            epochs,
+            series,
+            "epoch",
+            label,
+            logy=logy and metric == "loss",
+            ax=axis,
+            marker="o" if history.epochs < 20 else None,
+        )
 
     if what == "both":
         fig, axes = _new_axes(None, ncols=2)
@@ -112,13 +160,30 @@ def plot_history(history: History, ax: Any = None, what: str | None = None,
     return fig, axis
 
 
-def plot_bands(x: Sequence[float], runs: dict[str, Sequence[Sequence[float]]], xlabel: str,
-               ylabel: str, ax: Any = None, title: str | None = None,
-               logy: bool = False) -> tuple[Any, Any]:
+def plot_bands(
+    x: Sequence[float],
+    runs: dict[str, Sequence[Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    ax: Any = None,
+    title: str | None = None,
+    logy: bool = False,
+) -> tuple[Any, Any]:
     """Plot each named set of curves (one per seed) as its mean with a ±1 std band.
 
     ``runs[name]`` is a list of curves, each with ``len(x)`` values (at least 2 curves).
     Returns ``(fig, ax)``.
+
+    ```python
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from companion.plotting import plot_bands
+
+    fig, ax = plot_bands([1, 2, 3], {"sgd": [[1.0, 0.6, 0.4], [1.2, 0.7, 0.5]]}, "epoch", "loss")
+    assert ax.get_legend().get_texts()[0].get_text() == "sgd (2 seeds)"
+    plt.close(fig)
+    ```
     """
     x = _check_x(x)
     if not runs:
@@ -127,8 +192,9 @@ def plot_bands(x: Sequence[float], runs: dict[str, Sequence[Sequence[float]]], x
     for name, curves in runs.items():
         a = np.asarray(curves, dtype=float)
         if a.ndim != 2 or a.shape[1] != len(x) or a.shape[0] < 2:
-            raise ValueError(f"runs {name!r}: expected (seeds >= 2, {len(x)}) values, "
-                             f"got shape {a.shape}")
+            raise ValueError(
+                f"runs {name!r}: expected (seeds >= 2, {len(x)}) values, got shape {a.shape}"
+            )
         if logy and np.any(a <= 0):
             raise ValueError(f"runs {name!r}: logy needs values > 0, got min {a.min()}")
         arrays[name] = a

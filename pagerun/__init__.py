@@ -1,1 +1,2 @@
-"""Executes the python code blocks of the Markdown pages: used by the tests and by the site build."""
+"""Executes the python code blocks of the Markdown pages: used by the tests and by the site
+build."""

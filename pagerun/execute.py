@@ -1,12 +1,14 @@
 """Run the python blocks of a page in order, in one namespace, capturing output and figures.
 
 Used by the tests (``pagerun.pytest_plugin``) and by the site build (``hooks/pages.py``); a
-successful run is cached under ``.cache/pagerun`` keyed by the page text and the sources of
-``companion`` and ``pagerun``, so the build after a test run does not execute the pages again.
+successful run is cached under ``.cache/pagerun`` keyed by the page text and the code of
+``companion`` and ``pagerun`` (docstrings and formatting left out), so the build after a test
+run does not execute the pages again.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import hashlib
@@ -67,14 +69,38 @@ def output_problem(block: Block, stdout: str, compare: bool = True) -> str:
     diff = difflib.unified_diff(
         expected.splitlines(), printed.splitlines(), "shown on the page", "printed now", lineterm=""
     )
-    return "printed output differs from the page (./dev update-outputs rewrites it):\n" + "\n".join(diff)
+    return "printed output differs from the page (./dev update-outputs rewrites it):\n" + "\n".join(
+        diff
+    )
+
+
+def _code_of(source: bytes) -> str:
+    """What a module does, without its docstrings and layout: the AST with every docstring
+    removed (comments, formatting and line numbers are not in it). Editing a docstring or
+    reformatting a file therefore keeps the cached page runs; changing code does not."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source.decode("utf-8", "replace")
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def _source_digest() -> str:
     h = hashlib.sha256()
     for pkg in ("companion", "pagerun"):
         for f in sorted((ROOT / pkg).rglob("*.py")):
-            h.update(f.read_bytes())
+            h.update(f.relative_to(ROOT).as_posix().encode())
+            h.update(_code_of(f.read_bytes()).encode())
     h.update(os.environ.get(SCALE_ENV, "cpu").encode())
     h.update(os.environ.get(kernels.ENV, "").encode())  # results differ between kernel sets
     return h.hexdigest()
@@ -91,7 +117,7 @@ def _collect_figures() -> list[str]:
         buf = io.StringIO()
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
         svg = buf.getvalue()
-        svgs.append(svg[svg.index("<svg"):])
+        svgs.append(svg[svg.index("<svg") :])
         plt.close(fig)
     return svgs
 
@@ -112,8 +138,18 @@ def _reset_global_state() -> None:
     if "numpy" in sys.modules:
         import numpy as np
 
-        np.set_printoptions(edgeitems=3, infstr="inf", linewidth=75, nanstr="nan", precision=8,
-                            suppress=False, threshold=1000, formatter=None, sign="-", floatmode="maxprec")
+        np.set_printoptions(
+            edgeitems=3,
+            infstr="inf",
+            linewidth=75,
+            nanstr="nan",
+            precision=8,
+            suppress=False,
+            threshold=1000,
+            formatter=None,
+            sign="-",
+            floatmode="maxprec",
+        )
     if "torch" in sys.modules:
         import torch
 
@@ -145,7 +181,9 @@ class PageRunner:
     def __init__(self, path: Path | str, compare_outputs: bool | None = None):
         self.path = Path(path).resolve()
         # Outputs were written with the pinned kernels: other kernel sets check asserts only.
-        self.compare_outputs = kernels.outputs_comparable() if compare_outputs is None else compare_outputs
+        self.compare_outputs = (
+            kernels.outputs_comparable() if compare_outputs is None else compare_outputs
+        )
         self.blocks = parse_page(self.path)
         self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
         self.results: list[BlockResult] = []
@@ -172,7 +210,9 @@ class PageRunner:
             return BlockResult(block.line, "not-in-ci")
         if self.failed_at is not None:
             return BlockResult(
-                block.line, "failed", error=f"not run: an earlier block of this page failed (line {self.failed_at})"
+                block.line,
+                "failed",
+                error=f"not run: an earlier block of this page failed (line {self.failed_at})",
             )
         if not self.results:
             _reset_global_state()
@@ -230,7 +270,9 @@ class PageRunner:
 
 def text_only_mismatch(error: str) -> bool:
     """An output mismatch does not stop the later blocks of the page from running."""
-    return error.startswith(("printed output differs", "the block printed output", "a .live-output"))
+    return error.startswith(
+        ("printed output differs", "the block printed output", "a .live-output")
+    )
 
 
 def load_or_run(path: Path | str) -> tuple[list[Block], list[BlockResult], bool]:
@@ -261,7 +303,7 @@ def rewrite_outputs(path: Path, blocks: list[Block], results: list[BlockResult])
         if printed:
             ticks = "````" if "```" in printed else "```"
             fence = [block.indent + ticks + "output"]
-            fence += [(block.indent + l) if l else "" for l in printed.splitlines()]
+            fence += [(block.indent + line) if line else "" for line in printed.splitlines()]
             fence += [block.indent + ticks]
         if block.output is not None:
             start, end = block.output.start, block.output.end
@@ -269,7 +311,7 @@ def rewrite_outputs(path: Path, blocks: list[Block], results: list[BlockResult])
                 start = block.end
             lines[start:end] = fence
         elif fence:
-            lines[block.end:block.end] = [""] + fence
+            lines[block.end : block.end] = [""] + fence
     if lines != original:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return True

@@ -26,7 +26,8 @@ def _site_markdown_config() -> tuple[list, dict]:
 
 
 def rendered_python_blocks(path: Path | str) -> int:
-    """Number of python code blocks in the HTML the site's Markdown configuration makes of a page."""
+    """Number of python code blocks in the HTML the site's Markdown configuration makes of a
+    page."""
     extensions, configs = _site_markdown_config()
     md = markdown.Markdown(extensions=extensions, extension_configs=configs)
     html = md.convert(Path(path).read_text(encoding="utf-8"))

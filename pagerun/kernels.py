@@ -1,11 +1,11 @@
 """Which CPU kernels the page code runs with: the one place where they are chosen.
 
 PyTorch, MKL, oneDNN and OpenBLAS pick their vectorised kernels by CPU at run time, and small
-training runs then differ in the printed digits from one CPU to the next. The outputs shown on
-the pages are written with the ``pinned`` set (AVX2, one thread) and reproduce on any x86-64
-CPU with AVX2. The ``second`` set (no ATen vectorisation, MKL and oneDNN capped at AVX, so no
-fused multiply-add anywhere) rounds differently: the tests run every page under it too, with outputs not compared
-and every assert on, so that no claim rests on one CPU's rounding.
+training runs then differ in the printed digits from one CPU to the next. The outputs shown on the
+pages are written with the ``pinned`` set (AVX2, one thread) and reproduce on any x86-64 CPU with
+AVX2. The ``second`` set (no ATen vectorisation, MKL and oneDNN capped at AVX, so no fused
+multiply-add anywhere) rounds differently: the tests run every page under it too, with outputs not
+compared and every assert on, so that no claim rests on one CPU's rounding.
 
 Every entry point that runs page code applies a set before torch or mxnet is imported:
 ``./dev`` (``python -m pagerun.kernels exports SET``), ``conftest.py`` and the build hook.
@@ -26,10 +26,10 @@ ENV = "COMPANION_KERNELS"  # "pinned", "second" or "unpinned" (a CPU that cannot
 _THREADS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 SETS: dict[str, dict[str, str]] = {
     "pinned": {
-        "ATEN_CPU_CAPABILITY": "avx2",   # torch's own vectorised kernels
-        "MKL_CBWR": "AVX2",              # MKL's conditional numerical reproducibility (torch GEMM)
-        "ONEDNN_MAX_CPU_ISA": "AVX2",    # torch's oneDNN (convolutions)
-        "DNNL_MAX_CPU_ISA": "AVX2",      # mxnet's bundled oneDNN reads only this name
+        "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorised kernels
+        "MKL_CBWR": "AVX2",  # MKL's conditional numerical reproducibility (torch GEMM)
+        "ONEDNN_MAX_CPU_ISA": "AVX2",  # torch's oneDNN (convolutions)
+        "DNNL_MAX_CPU_ISA": "AVX2",  # mxnet's bundled oneDNN reads only this name
         **_THREADS,
     },
     "second": {
@@ -72,8 +72,12 @@ def _cpu_flags() -> set[str] | None:
                 return set(line.split(":", 1)[1].split())
         return None
     if sys.platform == "darwin":
-        out = subprocess.run(["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
-                             capture_output=True, text=True, check=False).stdout
+        out = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.features", "machdep.cpu.leaf7_features"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
         return {w.lower() for w in out.split()} or None
     return None
 
@@ -113,13 +117,18 @@ def problem() -> str:
     name = os.environ.get(ENV)
     if name not in SETS:
         return f"{ENV} is {name!r}: run the pages through ./dev or pytest (they choose the kernels)"
-    wrong = [f"{k}={os.environ.get(k)!r} (expected {v!r})" for k, v in SETS[name].items()
-             if os.environ.get(k) != v]
+    wrong = [
+        f"{k}={os.environ.get(k)!r} (expected {v!r})"
+        for k, v in SETS[name].items()
+        if os.environ.get(k) != v
+    ]
     if "torch" in sys.modules and name in TORCH_CAPABILITY:
         got = sys.modules["torch"].backends.cpu.get_cpu_capability()
         if got != TORCH_CAPABILITY[name]:
-            wrong.append(f"torch runs {got} kernels (expected {TORCH_CAPABILITY[name]}: "
-                         "torch chose its kernels before the kernel set was applied)")
+            wrong.append(
+                f"torch runs {got} kernels (expected {TORCH_CAPABILITY[name]}: "
+                "torch chose its kernels before the kernel set was applied)"
+            )
     return f"CPU kernels not as set {name!r}: " + "; ".join(wrong) if wrong else ""
 
 
@@ -130,11 +139,14 @@ def describe() -> str:
         return "CPU kernels: AVX2, pinned"
     if name == "second":
         return "CPU kernels: second set (ATen default, MKL and oneDNN AVX, no FMA)"
-    return f"CPU kernels: not pinned ({cpu_runs_avx2()[1] or 'not asked for'}); outputs not compared"
+    return (
+        f"CPU kernels: not pinned ({cpu_runs_avx2()[1] or 'not asked for'}); outputs not compared"
+    )
 
 
 def main(argv: list[str]) -> int:
-    """``python -m pagerun.kernels exports [SET]`` prints shell exports; ``check`` says if AVX2 runs."""
+    """``python -m pagerun.kernels exports [SET]`` prints shell exports; ``check`` says if AVX2
+    runs."""
     if argv[:1] == ["exports"]:
         name = argv[1] if len(argv) > 1 else default_set()
         for key, value in variables(name).items():
@@ -144,7 +156,9 @@ def main(argv: list[str]) -> int:
         ok, why = cpu_runs_avx2()
         print("AVX2 kernels run here" if ok else why)
         return 0 if ok else 1
-    print("usage: python -m pagerun.kernels exports [pinned|second|unpinned] | check", file=sys.stderr)
+    print(
+        "usage: python -m pagerun.kernels exports [pinned|second|unpinned] | check", file=sys.stderr
+    )
     return 2
 
 

@@ -143,7 +143,7 @@ def parse_page(path: Path | str) -> list[Block]:
             blocks.append(previous)
             continue
         if lang == OUTPUT_LANG:
-            between = lines[previous.end:start] if previous else []
+            between = lines[previous.end : start] if previous else []
             if previous is None or any(s.strip() for s in between) or previous.output:
                 raise PageError(f"{where}: an output fence must follow a python block directly")
             previous.output = Output(start, end, indent, tok.content)

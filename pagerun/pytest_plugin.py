@@ -51,7 +51,8 @@ def pytest_configure(config):
     if config.getoption("update_outputs") and not kernels.outputs_comparable():
         raise pytest.UsageError(
             "--update-outputs writes the outputs shown on the pages, which are written with the "
-            f"pinned CPU kernels; this run has {kernels.describe()!r}. Use ./dev update-outputs.")
+            f"pinned CPU kernels; this run has {kernels.describe()!r}. Use ./dev update-outputs."
+        )
 
 
 def pytest_collect_file(parent, file_path: Path):
@@ -65,8 +66,14 @@ class MarkdownPage(pytest.File):
         compare = not self.config.getoption("asserts_only") and kernels.outputs_comparable()
         self.runner = PageRunner(self.path, compare_outputs=compare)
         rel = self.path.resolve().relative_to(DOCS.parent).as_posix()
-        _stats[rel] = {"blocks": len(self.runner.blocks), "executed": 0, "not_in_ci": [],
-                       "seconds": 0.0, "ran": False, "failed": False}
+        _stats[rel] = {
+            "blocks": len(self.runner.blocks),
+            "executed": 0,
+            "not_in_ci": [],
+            "seconds": 0.0,
+            "ran": False,
+            "failed": False,
+        }
         for i, block in enumerate(self.runner.blocks):
             yield BlockItem.from_parent(self, name=f"L{block.line}", index=i, rel=rel)
         if self.runner.blocks:
@@ -84,7 +91,9 @@ class BlockItem(pytest.Item):
         self.rel = rel
         block = self.parent.runner.blocks[index]
         if block.not_in_ci:
-            self.add_marker(pytest.mark.skip(reason=f"marked .{sorted(block.classes)[0]}: {block.not_in_ci}"))
+            self.add_marker(
+                pytest.mark.skip(reason=f"marked .{sorted(block.classes)[0]}: {block.not_in_ci}")
+            )
 
     def runtest(self):
         runner: PageRunner = self.parent.runner
@@ -93,19 +102,24 @@ class BlockItem(pytest.Item):
         result = runner.run_through(self.index)
         stats = _stats[self.rel]
         stats["seconds"] += time.perf_counter() - t0 if len(runner.results) > before else 0.0
-        stats["executed"] = sum(r.status == "passed" or text_only_mismatch(r.error)
-                                for r in runner.results)
+        stats["executed"] = sum(
+            r.status == "passed" or text_only_mismatch(r.error) for r in runner.results
+        )
         stats["ran"] = True
         stats["failed"] = stats["failed"] or result.status == "failed"
         if runner.done:
             self._finish_page(runner)
         if result.status == "failed":
-            if self.config.getoption("update_outputs") and result.error.startswith(("printed output", "the block printed")):
+            if self.config.getoption("update_outputs") and result.error.startswith(
+                ("printed output", "the block printed")
+            ):
                 return
             raise BlockError(result.error)
 
     def _finish_page(self, runner: PageRunner) -> None:
-        _stats[self.rel]["not_in_ci"] = [(b.line, b.not_in_ci) for b in runner.blocks if b.not_in_ci]
+        _stats[self.rel]["not_in_ci"] = [
+            (b.line, b.not_in_ci) for b in runner.blocks if b.not_in_ci
+        ]
         if self.config.getoption("update_outputs"):
             if rewrite_outputs(runner.path, runner.blocks, runner.results):
                 print(f"\nrewrote outputs in {self.rel}")
@@ -118,7 +132,11 @@ class BlockItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
-        return self.path, self.parent.runner.blocks[self.index].start, f"{self.rel}::L{self.name[1:]}"
+        return (
+            self.path,
+            self.parent.runner.blocks[self.index].start,
+            f"{self.rel}::L{self.name[1:]}",
+        )
 
 
 class InventoryItem(pytest.Item):
@@ -133,11 +151,14 @@ class InventoryItem(pytest.Item):
         seen = rendered_python_blocks(DOCS.parent / self.rel)
         marked = len([b for b in self.parent.runner.blocks if b.not_in_ci])
         if seen != s["blocks"]:
-            raise BlockError(f"{self.rel}: the site shows {seen} python blocks, "
-                             f"the tests found {s['blocks']}")
+            raise BlockError(
+                f"{self.rel}: the site shows {seen} python blocks, the tests found {s['blocks']}"
+            )
         if s["executed"] + marked != seen:
-            raise BlockError(f"{self.rel}: {seen} python blocks, {s['executed']} executed, "
-                             f"{marked} marked: blocks neither executed nor marked")
+            raise BlockError(
+                f"{self.rel}: {seen} python blocks, {s['executed']} executed, "
+                f"{marked} marked: blocks neither executed nor marked"
+            )
 
     def repr_failure(self, excinfo):
         return str(excinfo.value)
@@ -155,8 +176,11 @@ def pytest_collection_modifyitems(session, config, items):
     if config.getoption("update_outputs"):  # a rewrite run checks nothing, it writes
         items[:] = [i for i in items if not isinstance(i, InventoryItem)]
         return
-    items[:] = [i for i in items if not isinstance(i, InventoryItem)
-                or selected.get(i.rel) == _stats[i.rel]["blocks"]]
+    items[:] = [
+        i
+        for i in items
+        if not isinstance(i, InventoryItem) or selected.get(i.rel) == _stats[i.rel]["blocks"]
+    ]
 
 
 def pytest_sessionfinish(session):
@@ -179,7 +203,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     asserts_only = config.getoption("asserts_only")
     tr.section("code blocks of the pages")
-    tr.write_line(kernels.describe() + ("; outputs not compared, asserts on" if asserts_only else ""))
+    tr.write_line(
+        kernels.describe() + ("; outputs not compared, asserts on" if asserts_only else "")
+    )
     total = sum(s["blocks"] for s in ran.values())
     executed = sum(s["executed"] for s in ran.values())
     marked = [(rel, line, why) for rel, s in sorted(ran.items()) for line, why in s["not_in_ci"]]
@@ -194,7 +220,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"  not run in CI: {rel}:{line} ({why})")
     if asserts_only:
         failed = sorted(rel for rel, s in ran.items() if s["failed"])
-        which = "a second kernel set" if os.environ.get(kernels.ENV) == "second" else "unpinned kernels"
+        which = (
+            "a second kernel set" if os.environ.get(kernels.ENV) == "second" else "unpinned kernels"
+        )
         tr.write_line(f"asserts under {which}: {len(ran)} pages, {len(failed)} failed")
         for rel in failed:
             tr.write_line(f"  failed under the second kernel set: {rel}")

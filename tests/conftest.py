@@ -37,8 +37,10 @@ def load_mxnet() -> ModuleType:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "needs_mxnet: the test imports mxnet (skipped without it, "
-                            f"a failure when {REQUIRE_ENV}=1)")
+    config.addinivalue_line(
+        "markers",
+        f"needs_mxnet: the test imports mxnet (skipped without it, a failure when {REQUIRE_ENV}=1)",
+    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

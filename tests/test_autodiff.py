@@ -1,4 +1,5 @@
-"""companion.autodiff: gradients against torch.autograd and finite differences, fan-out, traces, bad input."""
+"""companion.autodiff: gradients against torch.autograd and finite differences, fan-out, traces,
+bad input."""
 
 import math
 
@@ -12,8 +13,10 @@ EXPRESSIONS = {
     "poly": lambda a, b, ops: a * a * b - 3 * a / b + 2 - b,
     "fan_out_center": lambda a, b, ops: (lambda w: (w + b) * (w * b) + w)(a**2 / ops.log(a)),
     "exp_tanh": lambda a, b, ops: ops.exp(-a * 0.5) * ops.tanh(a - b) + (2 / b) ** 3,
-    "sigmoid_relu": lambda a, b, ops: ops.sigmoid(a * b - 4) + ops.relu(a - b) * ops.relu(b - 0.5 * a),
-    "pow_sqrt": lambda a, b, ops: (a**2 + b**2) ** 0.5 - a ** -1.5 + ops.log(a * b + 1),
+    "sigmoid_relu": lambda a, b, ops: (
+        ops.sigmoid(a * b - 4) + ops.relu(a - b) * ops.relu(b - 0.5 * a)
+    ),
+    "pow_sqrt": lambda a, b, ops: (a**2 + b**2) ** 0.5 - a**-1.5 + ops.log(a * b + 1),
 }
 POINTS = [(3.0, 5.0), (1.3, 0.7), (2.2, 1.3)]  # away from the kinks of relu
 
@@ -125,7 +128,7 @@ def test_traces_list_nodes_in_order_with_names():
     w_row = next(i for i, line in enumerate(lines) if line.startswith("w "))
     # w has three uses (fan-out): three lines, and the first carries the summed adjoint
     assert lines[w_row].split()[1] == f"{w.grad:.4f}"
-    assert all(line.startswith(" ") for line in lines[w_row + 1:w_row + 3])
+    assert all(line.startswith(" ") for line in lines[w_row + 1 : w_row + 3])
     assert x.grad == pytest.approx(321.1560210317538)
 
 

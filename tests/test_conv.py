@@ -98,9 +98,7 @@ def test_compose_kernels_1d_and_2d():
     )
 
 
-@pytest.mark.parametrize(
-    "n,k,s,p", [(7, 2, 2, 0), (6, 3, 2, 1), (5, 2, 2, 1), (8, 3, 3, 1)]
-)
+@pytest.mark.parametrize("n,k,s,p", [(7, 2, 2, 0), (6, 3, 2, 1), (5, 2, 2, 1), (8, 3, 3, 1)])
 @pytest.mark.parametrize("ceil_mode", [False, True])
 def test_pool_output_size_matches_torch(n, k, s, p, ceil_mode):
     got = F.max_pool2d(torch.zeros(1, 1, n, n), k, s, p, ceil_mode=ceil_mode).shape[-1]
@@ -111,12 +109,8 @@ def test_pool2d_modes():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 6, 6))
     xt = torch.tensor(x)[None]
-    np.testing.assert_allclose(
-        conv.pool2d(x, 3, 2, 1, "max"), F.max_pool2d(xt, 3, 2, 1)[0]
-    )
-    np.testing.assert_allclose(
-        conv.pool2d(x, 3, 2, 1, "avg"), F.avg_pool2d(xt, 3, 2, 1)[0]
-    )
+    np.testing.assert_allclose(conv.pool2d(x, 3, 2, 1, "max"), F.max_pool2d(xt, 3, 2, 1)[0])
+    np.testing.assert_allclose(conv.pool2d(x, 3, 2, 1, "avg"), F.avg_pool2d(xt, 3, 2, 1)[0])
     np.testing.assert_allclose(conv.pool2d(x, 2, mode="min"), -F.max_pool2d(-xt, 2)[0])
     np.testing.assert_allclose(
         conv.pool2d(x, 2, mode="softmax", beta=0.0),
@@ -159,7 +153,11 @@ def test_pool2d_cost_avg_with_padding_counts_every_window(size, stride, padding)
     n = 9 if size == 3 else 6
     cost = conv.pool2d_cost(x.shape, size, stride, padding, "avg")
     assert cost == dict(
-        comparisons=0, adds=windows * (n - 1), mults=windows, exps=0, divisions=0,
+        comparisons=0,
+        adds=windows * (n - 1),
+        mults=windows,
+        exps=0,
+        divisions=0,
         windows=windows,
     )
 
@@ -184,9 +182,7 @@ def test_pool2d_cost_avg_with_padding_counts_every_window(size, stride, padding)
             "expects 3 input",
         ),
         (
-            lambda: conv.conv2d_counted(
-                np.ones((1, 4, 4)), np.ones((2, 1, 2, 2)), np.ones(3)
-            ),
+            lambda: conv.conv2d_counted(np.ones((1, 4, 4)), np.ones((2, 1, 2, 2)), np.ones(3)),
             r"bias: expected shape \(2,\)",
         ),
         (

@@ -17,7 +17,9 @@ import pytest
 from companion import data
 
 
-def write_idx(path: Path, array: np.ndarray, type_code: int = 0x08, compress: bool | None = None) -> Path:
+def write_idx(
+    path: Path, array: np.ndarray, type_code: int = 0x08, compress: bool | None = None
+) -> Path:
     """Write ``array`` as an IDX file (gzip-compressed when the name ends in .gz)."""
     dtype = {0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[type_code]
     raw = bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
@@ -28,7 +30,9 @@ def write_idx(path: Path, array: np.ndarray, type_code: int = 0x08, compress: bo
     return path
 
 
-def fake_fashion(directory: Path, n_train: int = 6, n_test: int = 4, gz: bool = True) -> dict[str, np.ndarray]:
+def fake_fashion(
+    directory: Path, n_train: int = 6, n_test: int = 4, gz: bool = True
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1)
     arrays = {
         "train_images": rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
@@ -180,7 +184,9 @@ def test_fashion_mnist_downloads_and_checks_sha1(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "_download", _serving(tmp_path / "server"))
     split = data.fashion_mnist(root=tmp_path / "cache")
     np.testing.assert_array_equal(split.train_y, arrays["train_labels"])
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(n for n, _ in sums.values())
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
+        n for n, _ in sums.values()
+    )
 
 
 def test_fashion_mnist_checksum_mismatch_deletes_file(tmp_path, monkeypatch):
@@ -250,8 +256,10 @@ def test_load_image_data_switch(monkeypatch):
 
 
 def test_importing_data_does_not_import_frameworks():
-    code = "import companion.data, companion.training, companion.plotting, sys; " \
-           "print(any(m.split('.')[0] == 'mxnet' for m in sys.modules))"
+    code = (
+        "import companion.data, companion.training, companion.plotting, sys; "
+        "print(any(m.split('.')[0] == 'mxnet' for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -264,7 +272,7 @@ def test_polynomial_data_matches_definition():
     assert p.train_features.shape == (100, 20) and p.train_labels.shape == (100, 1)
     assert p.test_features.shape == (100, 20) and p.train_x.shape == (100,)
     i = 5
-    np.testing.assert_allclose(p.train_features[:, i], p.train_x ** i / math.factorial(i))
+    np.testing.assert_allclose(p.train_features[:, i], p.train_x**i / math.factorial(i))
     np.testing.assert_allclose(p.true_w[:4], [5, 1.2, -3.4, 5.6])
     assert np.all(p.true_w[4:] == 0)
     residual = p.train_labels[:, 0] - p.train_features @ p.true_w
@@ -280,8 +288,11 @@ def test_polynomial_data_default_dtype_and_seed():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"n_train": 0}, "n_train >= 1"), ({"true_w": tuple(range(21))}, "len\\(true_w\\) <= max_degree"),
-     ({"noise": -1}, "noise >= 0")],
+    [
+        ({"n_train": 0}, "n_train >= 1"),
+        ({"true_w": tuple(range(21))}, "len\\(true_w\\) <= max_degree"),
+        ({"noise": -1}, "noise >= 0"),
+    ],
 )
 def test_polynomial_data_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -290,7 +301,9 @@ def test_polynomial_data_bad_input(kwargs, message):
 
 def test_high_dim_linear():
     r = data.high_dim_linear(dtype=np.float64)
-    assert r.train_x.shape == (20, 200) and r.train_y.shape == (20, 1) and r.test_x.shape == (100, 200)
+    assert (
+        r.train_x.shape == (20, 200) and r.train_y.shape == (20, 1) and r.test_x.shape == (100, 200)
+    )
     residual = r.test_y[:, 0] - (r.test_x @ r.true_w + r.true_b)
     assert abs(r.true_b - 0.05) < 1e-12 and np.all(r.true_w == 0.01)
     assert 0.006 < residual.std() < 0.014
@@ -313,7 +326,9 @@ def test_torch_batches_cover_each_example_once_per_epoch():
     assert epoch1[0][0].dtype == torch.float32 and epoch1[0][1].dtype == torch.int64
     seen1 = torch.cat([b[1] for b in epoch1]).tolist()
     assert sorted(seen1) == list(range(10))
-    torch.testing.assert_close(torch.cat([b[0] for b in epoch1])[:, 0], torch.tensor(seen1, dtype=torch.float32))
+    torch.testing.assert_close(
+        torch.cat([b[0] for b in epoch1])[:, 0], torch.tensor(seen1, dtype=torch.float32)
+    )
     seen2 = torch.cat([b[1] for b in loader]).tolist()
     assert sorted(seen2) == list(range(10)) and seen2 != seen1  # a fresh order each epoch
     again = torch.cat([b[1] for b in data.torch_batches(x, y, 4, seed=3)]).tolist()
@@ -322,7 +337,11 @@ def test_torch_batches_cover_each_example_once_per_epoch():
 
 def test_batches_without_shuffle_keep_order():
     y = np.arange(7)
-    assert [b[1].tolist() for b in data.torch_batches(y[:, None], y, 3, shuffle=False)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [b[1].tolist() for b in data.torch_batches(y[:, None], y, 3, shuffle=False)] == [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6],
+    ]
 
 
 def test_mxnet_batches_same_order_as_torch():
@@ -338,10 +357,12 @@ def test_mxnet_batches_same_order_as_torch():
 
 @pytest.mark.parametrize(
     "x, y, batch_size, message",
-    [(np.zeros((3, 2)), np.zeros(4), 2, r"same first dimension.*\(3, 2\).*\(4,\)"),
-     (np.zeros((3, 2)), np.zeros(3), 0, "positive integer batch_size"),
-     (np.zeros((3, 2)), np.zeros(3), 1.5, "positive integer batch_size"),
-     (np.zeros((0, 2)), np.zeros(0), 2, "at least one example")],
+    [
+        (np.zeros((3, 2)), np.zeros(4), 2, r"same first dimension.*\(3, 2\).*\(4,\)"),
+        (np.zeros((3, 2)), np.zeros(3), 0, "positive integer batch_size"),
+        (np.zeros((3, 2)), np.zeros(3), 1.5, "positive integer batch_size"),
+        (np.zeros((0, 2)), np.zeros(0), 2, "at least one example"),
+    ],
 )
 def test_batches_bad_input(x, y, batch_size, message):
     with pytest.raises(ValueError, match=message):
@@ -361,9 +382,13 @@ def test_resize_images_down_and_up():
 
 @pytest.mark.parametrize(
     "shape, size, message",
-    [((2, 4, 4), 2, "square images of shape"), ((2, 1, 4, 3), 2, "square images of shape"),
-     ((2, 1, 4, 4), 3, "divides or is a multiple of 4"), ((2, 1, 4, 4), 0, "positive integer"),
-     ((2, 1, 4, 4), 2.0, "positive integer")],
+    [
+        ((2, 4, 4), 2, "square images of shape"),
+        ((2, 1, 4, 3), 2, "square images of shape"),
+        ((2, 1, 4, 4), 3, "divides or is a multiple of 4"),
+        ((2, 1, 4, 4), 0, "positive integer"),
+        ((2, 1, 4, 4), 2.0, "positive integer"),
+    ],
 )
 def test_resize_images_bad_input(shape, size, message):
     with pytest.raises(ValueError, match=message):

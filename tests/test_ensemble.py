@@ -25,14 +25,28 @@ def _sgd(params):
 
 def test_members_equal_separate_runs_without_dropout():
     x, y = _problem()
-    ens, hists = train_ensemble(_mlp, [0, 3], x, y, loss_fn=nn.CrossEntropyLoss(), epochs=3,
-                                batch_size=16, optimizer=_sgd, test=(x[:30], y[:30]))
+    ens, hists = train_ensemble(
+        _mlp,
+        [0, 3],
+        x,
+        y,
+        loss_fn=nn.CrossEntropyLoss(),
+        epochs=3,
+        batch_size=16,
+        optimizer=_sgd,
+        test=(x[:30], y[:30]),
+    )
     for seed, hist in zip([0, 3], hists):
         torch.manual_seed(seed)
         net = _mlp()
-        ref = train_torch(net, data.torch_batches(x, y, 16, seed=seed),
-                          data.torch_batches(x[:30], y[:30], 30, shuffle=False),
-                          nn.CrossEntropyLoss(), 3, _sgd(net.parameters()))
+        ref = train_torch(
+            net,
+            data.torch_batches(x, y, 16, seed=seed),
+            data.torch_batches(x[:30], y[:30], 30, shuffle=False),
+            nn.CrossEntropyLoss(),
+            3,
+            _sgd(net.parameters()),
+        )
         for metric in hist.METRICS:
             np.testing.assert_allclose(getattr(hist, metric), getattr(ref, metric), atol=1e-5)
         member = ens.member(seed)
@@ -42,6 +56,7 @@ def test_members_equal_separate_runs_without_dropout():
 
 def test_dropout_masks_differ_between_members():
     torch.manual_seed(0)
+
     def make():
         layer = nn.Linear(4, 4, bias=False)
         nn.init.eye_(layer.weight)
@@ -69,8 +84,16 @@ def test_evaluate_reports_each_member():
 def test_regression_has_no_accuracy():
     x = np.random.default_rng(0).normal(size=(20, 6)).astype(np.float32)
     y = x[:, :1] * 2.0
-    _, hists = train_ensemble(lambda: nn.Linear(6, 1), [0, 1], x, y, loss_fn=nn.MSELoss(),
-                              epochs=2, batch_size=5, optimizer=_sgd)
+    _, hists = train_ensemble(
+        lambda: nn.Linear(6, 1),
+        [0, 1],
+        x,
+        y,
+        loss_fn=nn.MSELoss(),
+        epochs=2,
+        batch_size=5,
+        optimizer=_sgd,
+    )
     assert hists[0].train_acc == [None, None] and hists[0].test_loss == [None, None]
 
 
@@ -83,7 +106,7 @@ def test_bad_input_names_the_expectation():
     with pytest.raises(ValueError, match="with parameters"):
         Ensemble(nn.ReLU, [0])
     with pytest.raises(ValueError, match="nn.Module"):
-        Ensemble(lambda: (lambda t: t), [0])
+        Ensemble(lambda: lambda t: t, [0])
     with pytest.raises(ValueError, match="without running statistics, got BatchNorm1d"):
         Ensemble(lambda: nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)), [0])
     with pytest.raises(ValueError, match=r"expected input of shape \(2, N, ...\)"):
@@ -91,16 +114,34 @@ def test_bad_input_names_the_expectation():
     with pytest.raises(ValueError, match="one of the seeds"):
         Ensemble(_mlp, [0, 1]).member(5)
     with pytest.raises(ValueError, match="same non-zero length"):
-        train_ensemble(_mlp, [0], x, y[:-1], loss_fn=nn.CrossEntropyLoss(), epochs=1,
-                       batch_size=8, optimizer=_sgd)
+        train_ensemble(
+            _mlp,
+            [0],
+            x,
+            y[:-1],
+            loss_fn=nn.CrossEntropyLoss(),
+            epochs=1,
+            batch_size=8,
+            optimizer=_sgd,
+        )
     with pytest.raises(ValueError, match="positive integer batch_size"):
-        train_ensemble(_mlp, [0], x, y, loss_fn=nn.CrossEntropyLoss(), epochs=1,
-                       batch_size=0, optimizer=_sgd)
+        train_ensemble(
+            _mlp, [0], x, y, loss_fn=nn.CrossEntropyLoss(), epochs=1, batch_size=0, optimizer=_sgd
+        )
     with pytest.raises(ValueError, match="positive integer number of epochs"):
-        train_ensemble(_mlp, [0], x, y, loss_fn=nn.CrossEntropyLoss(), epochs=0,
-                       batch_size=8, optimizer=_sgd)
+        train_ensemble(
+            _mlp, [0], x, y, loss_fn=nn.CrossEntropyLoss(), epochs=0, batch_size=8, optimizer=_sgd
+        )
     with pytest.raises(ValueError, match="batch mean"):
-        train_ensemble(_mlp, [0], x, y, loss_fn=nn.CrossEntropyLoss(reduction="none"),
-                       epochs=1, batch_size=8, optimizer=_sgd)
+        train_ensemble(
+            _mlp,
+            [0],
+            x,
+            y,
+            loss_fn=nn.CrossEntropyLoss(reduction="none"),
+            epochs=1,
+            batch_size=8,
+            optimizer=_sgd,
+        )
     with pytest.raises(ValueError, match="same non-zero length"):
         evaluate(Ensemble(_mlp, [0]), x, y[:3], nn.CrossEntropyLoss())

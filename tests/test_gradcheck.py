@@ -17,14 +17,14 @@ def test_gradient_of_a_quadratic_form():
 def test_matrix_input_keeps_its_shape_and_is_not_modified():
     x = np.arange(6, dtype=np.float64).reshape(2, 3)
     before = x.copy()
-    g = numerical_gradient(lambda m: (m ** 2).sum(), x)
+    g = numerical_gradient(lambda m: (m**2).sum(), x)
     assert g.shape == (2, 3) and np.allclose(g, 2 * before)
     assert np.array_equal(x, before)
 
 
 def test_f_may_change_its_input_in_place():
     def squares_then_clobber(v):
-        value = (v ** 2).sum()
+        value = (v**2).sum()
         v[...] = 0.0
         return value
 
@@ -34,10 +34,15 @@ def test_f_may_change_its_input_in_place():
     assert np.allclose(g, 2 * before) and np.array_equal(x, before)
 
 
-@pytest.mark.parametrize("value", [lambda v: v.sum(keepdims=True),       # shape (1,)
-                                   lambda v: np.array(v.sum()),          # shape ()
-                                   lambda v: float(v.sum()),
-                                   lambda v: [v.sum()]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda v: v.sum(keepdims=True),  # shape (1,)
+        lambda v: np.array(v.sum()),  # shape ()
+        lambda v: float(v.sum()),
+        lambda v: [v.sum()],
+    ],
+)
 def test_f_may_return_any_one_entry_value(value):
     assert np.allclose(numerical_gradient(value, np.ones(3)), 1.0)
 
@@ -60,9 +65,14 @@ def test_bad_inputs():
         relative_error(np.ones(2), np.ones(3))
 
 
-@pytest.mark.parametrize("f, shape", [(lambda v: 2 * v, r"\(3,\)"),
-                                      (lambda v: np.outer(v, v), r"\(3, 3\)"),
-                                      (lambda v: v[:0], r"\(0,\)")])
+@pytest.mark.parametrize(
+    "f, shape",
+    [
+        (lambda v: 2 * v, r"\(3,\)"),
+        (lambda v: np.outer(v, v), r"\(3, 3\)"),
+        (lambda v: v[:0], r"\(0,\)"),
+    ],
+)
 def test_non_scalar_f_is_rejected_with_its_shape(f, shape):
     with pytest.raises(ValueError, match=rf"f to return a scalar .* got shape {shape}"):
         numerical_gradient(f, np.ones(3))

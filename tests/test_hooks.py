@@ -1,11 +1,69 @@
+import re
+
+import markdown
+
+from hooks.api_links import api_index, link_api
 from hooks.pages import _heading_anchor
+from pagerun.inventory import _site_markdown_config
 
 
 def test_heading_anchor_uses_an_explicit_id():
     assert _heading_anchor("Question 4 — why batch norm regularizes {#why-bn}") == (
-        "Question 4 — why batch norm regularizes", "why-bn")
+        "Question 4 — why batch norm regularizes",
+        "why-bn",
+    )
 
 
 def test_heading_anchor_slugifies_otherwise():
     assert _heading_anchor("Exercise 4.6.1 — Changing the rates") == (
-        "Exercise 4.6.1 — Changing the rates", "exercise-461-changing-the-rates")
+        "Exercise 4.6.1 — Changing the rates",
+        "exercise-461-changing-the-rates",
+    )
+
+
+# --------------------------------------------------------------------------- API links
+
+PAGE = """
+Run it over seeds with `companion.seeds.over_seeds(run)`; `seeds` is a parameter here.
+
+```python
+from companion import parity
+from companion.seeds import over_seeds, table as seed_table
+from collections import Counter as table
+
+stats = over_seeds(lambda s: float(s), seeds=range(5))
+parity.compare  # first use of compare
+parity.compare  # second use: not linked again
+```
+
+Then `parity.assert_close` and `over_seeds` again, and `Counter`.
+"""
+
+
+def _links(page_html: str) -> list[tuple[str, str]]:
+    found = re.findall(r'<autoref identifier="([^"]+)">(.*?)</autoref>', page_html, re.S)
+    return [(ident, re.sub(r"<[^>]+>", "", inner)) for ident, inner in found]
+
+
+def test_api_index_lists_modules_and_public_objects():
+    index = api_index()
+    assert {"companion.seeds", "companion.seeds.over_seeds", "companion.parity.compare"} <= index
+    assert not any(p.rsplit(".", 1)[-1].startswith("_") for p in index)
+
+
+def test_first_use_of_each_companion_name_links_to_its_entry():
+    extensions, configs = _site_markdown_config()
+    page_html = markdown.Markdown(extensions=extensions, extension_configs=configs).convert(PAGE)
+    assert _links(link_api(page_html)) == [
+        ("companion.seeds.over_seeds", "companion.seeds.over_seeds(run)"),  # prose, first
+        ("companion.parity", "parity"),
+        ("companion.seeds", "companion.seeds"),
+        ("companion.seeds.table", "table"),  # imported under another name
+        ("companion.parity.compare", "compare"),
+        ("companion.parity.assert_close", "parity.assert_close"),
+    ]
+
+
+def test_pages_without_companion_are_unchanged():
+    page_html = '<p><code>table</code></p><div class="language-python highlight"><pre>x</pre></div>'
+    assert link_api(page_html) == page_html

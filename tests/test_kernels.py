@@ -41,7 +41,9 @@ def test_apply_overrides_what_the_caller_set(monkeypatch):
 
 
 def test_openblas_core_type_set_by_the_environment_is_left_alone():
-    assert kernels.variables("pinned", {"OPENBLAS_CORETYPE": "Zen"}).get("OPENBLAS_CORETYPE") is None
+    assert (
+        kernels.variables("pinned", {"OPENBLAS_CORETYPE": "Zen"}).get("OPENBLAS_CORETYPE") is None
+    )
     assert kernels.variables("pinned", {})["OPENBLAS_CORETYPE"] == "Haswell"
 
 
@@ -78,15 +80,25 @@ def test_setting_the_variables_after_torch_ran_is_detected():
         print(kernels.problem())
     """)
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=kernels.__file__.rsplit("/pagerun/", 1)[0], check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=kernels.__file__.rsplit("/pagerun/", 1)[0],
+        check=True,
+    ).stdout
     assert "torch runs DEFAULT kernels (expected AVX2" in out
 
 
 def test_the_command_line_prints_exports():
-    out = subprocess.run([sys.executable, "-m", "pagerun.kernels", "exports", "second"],
-                         capture_output=True, text=True, check=True,
-                         cwd=kernels.__file__.rsplit("/pagerun/", 1)[0]).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pagerun.kernels", "exports", "second"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=kernels.__file__.rsplit("/pagerun/", 1)[0],
+    ).stdout
     assert "export ATEN_CPU_CAPABILITY=default" in out.splitlines()
     assert f"export {kernels.ENV}=second" in out.splitlines()
 

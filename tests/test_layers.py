@@ -47,7 +47,9 @@ def test_forward_backward_and_step_match_torch():
     rng = np.random.default_rng(2)
     x, t = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
     l1, l2 = net.layers[0], net.layers[2]
-    tnet = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    tnet = torch.nn.Sequential(
+        torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)
+    ).double()
     with torch.no_grad():
         for tl, nl in ((tnet[0], l1), (tnet[2], l2)):
             tl.weight.copy_(torch.from_numpy(nl.params["W"]))
@@ -69,12 +71,24 @@ def test_forward_backward_and_step_match_torch():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: Linear(3, 2).forward(np.ones((4, 5))), r"expected an array of shape \(N, 3\), got shape \(4, 5\)"),
-        (lambda: Linear(3, 2).forward(np.ones(3)), r"expected an array of shape \(N, 3\), got shape \(3,\)"),
+        (
+            lambda: Linear(3, 2).forward(np.ones((4, 5))),
+            r"expected an array of shape \(N, 3\), got shape \(4, 5\)",
+        ),
+        (
+            lambda: Linear(3, 2).forward(np.ones(3)),
+            r"expected an array of shape \(N, 3\), got shape \(3,\)",
+        ),
         (lambda: Linear(0, 2), "sizes must be positive"),
-        (lambda: Linear(3, 2, weight=np.ones((3, 2))), r"weight must have shape \(2, 3\), got \(3, 2\)"),
+        (
+            lambda: Linear(3, 2, weight=np.ones((3, 2))),
+            r"weight must have shape \(2, 3\), got \(3, 2\)",
+        ),
         (lambda: Linear(3, 2, bias=np.ones(3)), r"bias must have shape \(2,\), got \(3,\)"),
-        (lambda: MSELoss().forward(np.ones((4, 1)), np.ones(4)), r"prediction shape \(4, 1\) and target shape \(4,\)"),
+        (
+            lambda: MSELoss().forward(np.ones((4, 1)), np.ones(4)),
+            r"prediction shape \(4, 1\) and target shape \(4,\)",
+        ),
         (lambda: make_net().sgd_step(-1.0), "learning rate must be positive"),
     ],
 )
@@ -88,7 +102,9 @@ def test_backward_shape_errors():
     with pytest.raises(RuntimeError, match="before forward"):
         layer.backward(np.ones((1, 2)))
     layer.forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"expected an array of shape \(N, 2\), got shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected an array of shape \(N, 2\), got shape \(4, 3\)"
+    ):
         layer.backward(np.ones((4, 3)))
     with pytest.raises(ValueError, match="expected 4 rows"):
         layer.backward(np.ones((5, 2)))

@@ -1,4 +1,5 @@
-"""pagerun: the parser finds every fence (tabs, admonitions), outputs are compared, failures name the line."""
+"""pagerun: the parser finds every fence (tabs, admonitions), outputs are compared, failures name
+the line."""
 
 import textwrap
 from pathlib import Path
@@ -11,7 +12,7 @@ from pagerun.parse import PageError, parse_page
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-PAGE = textwrap.dedent('''\
+PAGE = textwrap.dedent("""\
     # A page
 
     ```python
@@ -55,7 +56,7 @@ PAGE = textwrap.dedent('''\
     ```text
     not python
     ```
-''')
+""")
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -97,7 +98,11 @@ def test_a_wrong_output_fails_with_a_diff_and_update_rewrites_it(tmp_path):
 
 
 def test_an_exception_names_the_markdown_line_and_stops_the_page(tmp_path):
-    page = write(tmp_path, "# P\n\nText.\n\n```python\na = 1\nraise ValueError('boom')\n```\n\n```python\nb = 2\n```\n")
+    page = write(
+        tmp_path,
+        "# P\n\nText.\n\n```python\na = 1\nraise ValueError('boom')\n```\n\n```python\nb = "
+        "2\n```\n",
+    )
     results = PageRunner(page).run_all()
     assert results[0].status == "failed"
     assert f'File "{page}", line 7' in results[0].error and "ValueError: boom" in results[0].error
@@ -107,14 +112,21 @@ def test_an_exception_names_the_markdown_line_and_stops_the_page(tmp_path):
 def test_figures_are_captured_as_svg(tmp_path):
     page = write(tmp_path, "```python\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n```\n")
     (result,) = PageRunner(page).run_all()
-    assert result.status == "passed" and len(result.figures) == 1 and result.figures[0].startswith("<svg")
+    assert (
+        result.status == "passed"
+        and len(result.figures) == 1
+        and result.figures[0].startswith("<svg")
+    )
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("```python notest\nx = 1\n```\n", "use the brace form"),
-    ("```{.python .skip}\nx = 1\n```\n", "unknown class"),
-    ("Text\n\n```output\n1\n```\n", "must follow a python block"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("```python notest\nx = 1\n```\n", "use the brace form"),
+        ("```{.python .skip}\nx = 1\n```\n", "unknown class"),
+        ("Text\n\n```output\n1\n```\n", "must follow a python block"),
+    ],
+)
 def test_convention_breaches_are_reported(tmp_path, bad, message):
     with pytest.raises(PageError, match=message):
         parse_page(write(tmp_path, bad))
@@ -127,7 +139,9 @@ def test_every_rendered_python_block_is_found_by_the_test_parser(page):
 
 def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
     pytest.importorskip("mxnet")
-    page = write(tmp_path, textwrap.dedent('''\
+    page = write(
+        tmp_path,
+        textwrap.dedent("""\
         ```python
         import numpy as np
         from mxnet.gluon import nn
@@ -138,6 +152,7 @@ def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
         ```output
         dense0 8
         ```
-    '''))
+    """),
+    )
     first, again = PageRunner(page).run_all(), PageRunner(page).run_all()
     assert [r.status for r in first + again] == ["passed", "passed"], again[0].error

@@ -1,4 +1,5 @@
-"""Tests for companion.parity: the MXNet <-> PyTorch harness, its error messages, and the optional-MXNet mechanism."""
+"""Tests for companion.parity: the MXNet <-> PyTorch harness, its error messages, and the
+optional-MXNet mechanism."""
 
 from __future__ import annotations
 
@@ -43,12 +44,16 @@ def rng():
 
 
 def test_import_companion_parity_without_mxnet():
-    code = ("import sys; sys.modules['mxnet'] = None\n"
-            "import companion, companion.parity as p\n"
-            "assert callable(p.compare) and callable(p.copy_params)\n"
-            "assert sys.modules['mxnet'] is None\n"
-            "print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys; sys.modules['mxnet'] = None\n"
+        "import companion, companion.parity as p\n"
+        "assert callable(p.compare) and callable(p.copy_params)\n"
+        "assert sys.modules['mxnet'] is None\n"
+        "print('ok')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
 
@@ -102,7 +107,8 @@ def test_marker_and_fixture_skip_or_fail_in_a_real_run(tmp_path):
     (tmp_path / "conftest.py").write_text(
         (HERE / "conftest.py").read_text() + "\nimport sys\nsys.modules['mxnet'] = None\n"
     )
-    (tmp_path / "test_needs.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_needs.py").write_text(
+        textwrap.dedent("""
         import pytest
 
         @pytest.mark.needs_mxnet
@@ -111,7 +117,8 @@ def test_marker_and_fixture_skip_or_fail_in_a_real_run(tmp_path):
 
         def test_fixture(mx):
             assert mx
-    """))
+    """)
+    )
     cmd = [sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", str(tmp_path)]
     env = {k: v for k, v in os.environ.items() if k != "COMPANION_REQUIRE_MXNET"}
     out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
@@ -155,7 +162,11 @@ def _mlp(mx, hybrid=False, dropout=0.0, out=3):
         net.add(gnn.Dropout(dropout))
     net.add(gnn.Dense(out))
     net.initialize()
-    layers = [nn.Linear(20, 16), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else []) + [nn.Linear(16, out)]
+    layers = (
+        [nn.Linear(20, 16), nn.ReLU()]
+        + ([nn.Dropout(dropout)] if dropout else [])
+        + [nn.Linear(16, out)]
+    )
     return net, nn.Sequential(*layers)
 
 
@@ -174,7 +185,9 @@ def test_copy_params_names_the_first_shape_mismatch(mx, rng):
     net, _ = _mlp(mx)
     net(mx.nd.array(rng.normal(size=(2, 20))))
     port = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 4))
-    with pytest.raises(parity.ParityError, match=r"parameter #2 .*'2.weight'.*shape \(4, 16\).*shapes differ"):
+    with pytest.raises(
+        parity.ParityError, match=r"parameter #2 .*'2.weight'.*shape \(4, 16\).*shapes differ"
+    ):
         parity.copy_params(net, port)
 
 
@@ -206,16 +219,22 @@ def test_copy_params_needs_initialized_shapes(mx):
         parity.copy_params(net, nn.Linear(20, 3))
 
 
-# ------------------------------------------------------------------ compare: positive, every layer kind
+# ----------------------------------------------------------- compare: positive, every layer kind
 
 
 def test_compare_mlp_softmax_ce_sgd_momentum_wd(mx, rng):
     net, port = _mlp(mx)
     x = rng.normal(size=(8, 20)).astype("float32")
     y = rng.integers(0, 3, 8)
-    res = parity.compare("mlp", net, port, x, y=y, loss="softmax_ce", steps=3, momentum=0.9, wd=1e-3)
+    res = parity.compare(
+        "mlp", net, port, x, y=y, loss="softmax_ce", steps=3, momentum=0.9, wd=1e-3
+    )
     whats = [r["what"] for r in res.rows]
-    assert whats[:2] == ["output", "loss"] and "grad 2.bias" in whats and "2.bias after 3 steps" in whats
+    assert (
+        whats[:2] == ["output", "loss"]
+        and "grad 2.bias" in whats
+        and "2.bias after 3 steps" in whats
+    )
     assert res.passed and len(res.rows) == 10 and parity.RECORDS == res.rows
     assert all(r["tolerance"] >= parity.TOLERANCES["float32"] for r in res.rows)
     assert "all within tolerance" in str(res)
@@ -224,15 +243,30 @@ def test_compare_mlp_softmax_ce_sgd_momentum_wd(mx, rng):
 def test_compare_conv_batchnorm_pooling_train_steps(mx, rng):
     gnn = mx.gluon.nn
     net = gnn.HybridSequential()
-    net.add(gnn.Conv2D(6, 3, padding=1), gnn.BatchNorm(), gnn.Activation("relu"), gnn.MaxPool2D(2),
-            gnn.Conv2D(4, 3, strides=2, groups=2), gnn.AvgPool2D(pool_size=2, strides=1, padding=1),
-            gnn.Dense(5))
+    net.add(
+        gnn.Conv2D(6, 3, padding=1),
+        gnn.BatchNorm(),
+        gnn.Activation("relu"),
+        gnn.MaxPool2D(2),
+        gnn.Conv2D(4, 3, strides=2, groups=2),
+        gnn.AvgPool2D(pool_size=2, strides=1, padding=1),
+        gnn.Dense(5),
+    )
     net.initialize()
-    port = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 4, 3, stride=2, groups=2), nn.AvgPool2d(2, stride=1, padding=1),
-                         nn.Flatten(), nn.Linear(4 * 2 * 2, 5))
+    port = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 4, 3, stride=2, groups=2),
+        nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Flatten(),
+        nn.Linear(4 * 2 * 2, 5),
+    )
     x = rng.normal(size=(4, 3, 8, 8)).astype("float32")
-    res = parity.compare("cnn", net, port, x, y=rng.integers(0, 5, 4), loss="softmax_ce", train=True, steps=3)
+    res = parity.compare(
+        "cnn", net, port, x, y=rng.integers(0, 5, 4), loss="softmax_ce", train=True, steps=3
+    )
     whats = [r["what"] for r in res.rows]
     assert "1.running_var after the first pass" in whats and "1.running_mean after 3 steps" in whats
     assert res.passed
@@ -241,14 +275,28 @@ def test_compare_conv_batchnorm_pooling_train_steps(mx, rng):
 def test_compare_batchnorm_dense_global_pool_and_eval_mode(mx, rng):
     gnn = mx.gluon.nn
     net = gnn.HybridSequential()
-    net.add(gnn.Conv2D(4, 3), gnn.GlobalAvgPool2D(), gnn.Flatten(), gnn.Dense(6), gnn.BatchNorm(), gnn.Dense(2))
+    net.add(
+        gnn.Conv2D(4, 3),
+        gnn.GlobalAvgPool2D(),
+        gnn.Flatten(),
+        gnn.Dense(6),
+        gnn.BatchNorm(),
+        gnn.Dense(2),
+    )
     net.initialize()
-    port = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 6),
-                         nn.BatchNorm1d(6), nn.Linear(6, 2))
+    port = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 6),
+        nn.BatchNorm1d(6),
+        nn.Linear(6, 2),
+    )
     x = rng.normal(size=(5, 3, 6, 6)).astype("float32")
     assert parity.compare("bn1d-train", net, port, x, train=True, steps=2).passed
     assert port.training  # compare restores the module's mode
-    # predict mode: outputs agree, but MXNet's gradient through BatchNorm is computed with batch statistics
+    # predict mode: outputs agree, but MXNet's gradient through BatchNorm is computed with batch
+    # statistics
     assert parity.compare("bn1d-eval", net, port, x, train=False, grads=False).passed
     with pytest.raises(parity.ParityError, match=r"grad 0.weight.*use_global_stats=True"):
         parity.compare("bn1d-eval-grads", net, port, x, train=False)
@@ -322,7 +370,9 @@ def test_compare_nested_custom_blocks(mx, rng):
     net = GluonNet()
     net.initialize()
     x = rng.normal(size=(6, 4)).astype("float32")
-    res = parity.compare("nested", net, TorchNet(), x, y=rng.normal(size=(6, 2)), loss="l2", steps=2)
+    res = parity.compare(
+        "nested", net, TorchNet(), x, y=rng.normal(size=(6, 2)), loss="l2", steps=2
+    )
     assert res.passed and res.pairs[0][1] == "scale"
 
 
@@ -337,7 +387,9 @@ def test_compare_dropout_mask_transferred_hybridized(mx, rng):
     net, port = _mlp(mx, hybrid=True, dropout=0.5, out=1)
     net.hybridize()
     x = rng.normal(size=(8, 20)).astype("float32")
-    res = parity.compare("drop", net, port, x, y=rng.normal(size=(8, 1)), loss="l2", train=True, steps=3)
+    res = parity.compare(
+        "drop", net, port, x, y=rng.normal(size=(8, 1)), loss="l2", train=True, steps=3
+    )
     assert res.passed
     assert net._active  # hybridization restored
     assert "forward" not in net[1].__dict__  # the patched dropout forward is removed
@@ -357,15 +409,26 @@ def test_compare_float64_uses_float64_tolerance(mx, rng):
     net.cast("float64")
     port.double()
     x = rng.normal(size=(4, 20))
-    res = parity.compare("f64", net, port, x, y=rng.integers(0, 2, (4, 3)), loss="sigmoid_bce", steps=2)
+    res = parity.compare(
+        "f64", net, port, x, y=rng.integers(0, 2, (4, 3)), loss="sigmoid_bce", steps=2
+    )
     assert res.passed and min(r["tolerance"] for r in res.rows) == parity.TOLERANCES["float64"]
 
 
 def test_compare_minibatches(mx, rng):
     net, port = _mlp(mx)
     x = rng.normal(size=(12, 20)).astype("float32")
-    res = parity.compare("mb", net, port, x, y=rng.normal(size=(12, 3)), loss="l2", steps=5, batch_size=4,
-                         momentum=0.5)
+    res = parity.compare(
+        "mb",
+        net,
+        port,
+        x,
+        y=rng.normal(size=(12, 3)),
+        loss="l2",
+        steps=5,
+        batch_size=4,
+        momentum=0.5,
+    )
     assert res.passed
 
 
@@ -384,7 +447,7 @@ def test_compare_rejects_bad_arguments(mx, rng):
         parity.compare("bad", net, port, x, y=np.zeros(3), loss="l2")
 
 
-# ------------------------------------------------------------------ compare: known porting mistakes are caught
+# ----------------------------------------------------- compare: known porting mistakes are caught
 
 
 def test_batchnorm_momentum_not_converted_is_caught(mx, rng):
@@ -392,7 +455,9 @@ def test_batchnorm_momentum_not_converted_is_caught(mx, rng):
     net = gnn.HybridSequential()
     net.add(gnn.Dense(6), gnn.BatchNorm(momentum=0.9), gnn.Dense(2))
     net.initialize()
-    port = nn.Sequential(nn.Linear(5, 6), nn.BatchNorm1d(6, momentum=0.9), nn.Linear(6, 2))  # should be 0.1
+    port = nn.Sequential(
+        nn.Linear(5, 6), nn.BatchNorm1d(6, momentum=0.9), nn.Linear(6, 2)
+    )  # should be 0.1
     x = rng.normal(size=(8, 5)).astype("float32")
     with pytest.raises(parity.ParityError) as err:
         parity.compare("bn-momentum", net, port, x, train=True, steps=1)
@@ -408,7 +473,9 @@ def test_l2loss_vs_mseloss_factor_two_is_caught(mx, rng):
     x = rng.normal(size=(8, 20)).astype("float32")
     y = rng.normal(size=(8, 1)).astype("float32")
     wrong = (mx.gluon.loss.L2Loss(), nn.MSELoss())
-    with pytest.raises(parity.ParityError, match=r"loss: .*PyTorch = 2 x MXNet.*needs 0.5 \* MSELoss"):
+    with pytest.raises(
+        parity.ParityError, match=r"loss: .*PyTorch = 2 x MXNet.*needs 0.5 \* MSELoss"
+    ):
         parity.compare("l2-vs-mse", net, port, x, y=y, loss=wrong)
 
 
@@ -417,7 +484,10 @@ def test_trainer_step_scaling_mistake_is_caught(mx, rng):
     x = rng.normal(size=(8, 20)).astype("float32")
     y = rng.integers(0, 3, 8)
     sce = mx.gluon.loss.SoftmaxCrossEntropyLoss()
-    mean_loss = (lambda out, label: sce(out, label).mean(), nn.CrossEntropyLoss())  # then trainer.step(8)
+    mean_loss = (
+        lambda out, label: sce(out, label).mean(),
+        nn.CrossEntropyLoss(),
+    )  # then trainer.step(8)
     with pytest.raises(parity.ParityError) as err:
         parity.compare("step-scaling", net, port, x, y=y, loss=mean_loss, steps=1)
     msg = str(err.value)
@@ -443,7 +513,8 @@ def test_rnn_default_activation_mismatch_is_explained(mx, rng):
 
 
 def test_dropout_without_mask_transfer_would_differ(mx, rng):
-    """Sanity check of the link: masks really are random, so matching them is what makes parity pass."""
+    """Sanity check of the link: masks really are random, so matching them is what makes parity
+    pass."""
     net, port = _mlp(mx, dropout=0.5)
     x = rng.normal(size=(16, 20)).astype("float32")
     net(mx.nd.array(x))
@@ -456,8 +527,9 @@ def test_dropout_without_mask_transfer_would_differ(mx, rng):
 
 
 def test_compare_maxpool_in_predict_mode_records_in_training_mode(mx, rng):
-    """MXNet's oneDNN max-pooling backward is wrong in predict mode; without BatchNorm/Dropout the
-    two modes compute the same function, so compare records in training mode and the port matches."""
+    """MXNet's oneDNN max-pooling backward is wrong in predict mode; without BatchNorm/Dropout
+    the two modes compute the same function, so compare records in training mode and the port
+    matches."""
     gnn = mx.gluon.nn
     net = gnn.Sequential()
     net.add(gnn.Conv2D(6, 3), gnn.MaxPool2D(2), gnn.Dense(3))
@@ -482,7 +554,9 @@ def test_compare_predict_mode_batchnorm_with_maxpool_hints(mx, rng):
     net = gnn.Sequential()
     net.add(gnn.Conv2D(4, 3), gnn.BatchNorm(), gnn.MaxPool2D(2), gnn.Dense(2))
     net.initialize()
-    port = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 9, 2))
+    port = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 9, 2)
+    )
     x = rng.normal(size=(3, 3, 8, 8)).astype("float32")
     with pytest.raises(parity.ParityError) as err:
         parity.compare("bn-pool-eval", net, port, x, train=False)
@@ -502,18 +576,31 @@ def test_compare_shared_parameters(mx, rng):
     gnn = mx.gluon.nn
     net = gnn.Sequential()
     shared = gnn.Dense(8, activation="relu")
-    net.add(gnn.Dense(8, activation="relu"), shared, gnn.Dense(8, activation="relu", params=shared.params),
-            gnn.Dense(3))
+    net.add(
+        gnn.Dense(8, activation="relu"),
+        shared,
+        gnn.Dense(8, activation="relu", params=shared.params),
+        gnn.Dense(3),
+    )
     net.initialize()
     lin = nn.Linear(8, 8)
-    port = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), lin, nn.ReLU(), lin, nn.ReLU(), nn.Linear(8, 3))
+    port = nn.Sequential(
+        nn.Linear(20, 8), nn.ReLU(), lin, nn.ReLU(), lin, nn.ReLU(), nn.Linear(8, 3)
+    )
     res = parity.compare("shared", net, port, rng.normal(size=(4, 20)).astype("float32"), steps=2)
-    assert res.passed and [t for _, t in res.pairs] == ["0.weight", "0.bias", "2.weight", "2.bias",
-                                                         "6.weight", "6.bias"]
+    assert res.passed and [t for _, t in res.pairs] == [
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+        "6.weight",
+        "6.bias",
+    ]
 
 
 def test_compare_a_block_without_parameters(mx):
-    """Dropout alone: outputs and loss are compared (masks replayed); there are no gradients to compare."""
+    """Dropout alone: outputs and loss are compared (masks replayed); there are no gradients to
+    compare."""
     import torch
     from mxnet.gluon import nn as mnn
 

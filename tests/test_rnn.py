@@ -31,8 +31,10 @@ def random_params(seeds, dtype=torch.float32, sigma=0.5, noise_seed=99):
     """Ensemble parameters with large weights and nonzero biases (the book's init has
     zero biases, which would hide a forgotten bias)."""
     g = torch.Generator().manual_seed(noise_seed)
-    return [(p.detach() + 0.3 * torch.randn(p.shape, generator=g)).to(dtype)
-            for p in rnn.init_params(seeds, V, H, sigma=sigma)]
+    return [
+        (p.detach() + 0.3 * torch.randn(p.shape, generator=g)).to(dtype)
+        for p in rnn.init_params(seeds, V, H, sigma=sigma)
+    ]
 
 
 @contextlib.contextmanager
@@ -67,8 +69,7 @@ def reference_train(corpus, seed, params, steps, lr, clip, batch_size, num_steps
             loss = F.cross_entropy(out.reshape(-1, V), Y.reshape(-1))
             grads = torch.autograd.grad(loss, W)
             norm = math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads))
-            W = [(w - lr * min(1.0, clip / norm) * g).detach()
-                 for w, g in zip(W, grads)]
+            W = [(w - lr * min(1.0, clip / norm) * g).detach() for w, g in zip(W, grads)]
             losses.append(float(loss.detach()))
             norms.append(norm)
     return np.array(losses), np.array(norms), W
@@ -83,7 +84,7 @@ def test_init_params_shapes_and_members_independent():
         assert torch.equal(p[1], q[0])
     assert float(params[2].detach().abs().max()) == 0.0
     assert float(params[4].detach().abs().max()) == 0.0
-    g = torch.Generator().manual_seed(3)   # the N(0, sigma^2) draws
+    g = torch.Generator().manual_seed(3)  # the N(0, sigma^2) draws
     scaled = rnn.init_params([3], V, H, sigma=0.7)
     for p, shape in zip([scaled[0], scaled[1], scaled[3]], [(V, H), (H, H), (H, V)]):
         assert torch.allclose(p[0], 0.7 * torch.randn(shape, generator=g), atol=1e-7)
@@ -91,7 +92,7 @@ def test_init_params_shapes_and_members_independent():
 
 def test_forward_matches_reference_loop():
     params = random_params([0, 1], torch.float64)
-    X = torch.as_tensor(CORPUS[:2 * 3 * 4].reshape(2, 3, 4))
+    X = torch.as_tensor(CORPUS[: 2 * 3 * 4].reshape(2, 3, 4))
     h0 = torch.randn(2, 3, H, dtype=torch.float64)
     logits, h = rnn.forward(params, X, h0)
     for e in range(2):
@@ -113,14 +114,11 @@ def test_forward_relu_per_model():
 def test_forward_bad_input():
     params = rnn.init_params([0, 1], V, H)
     with pytest.raises(ValueError, match="expected X of shape"):
-        rnn.forward(params, torch.zeros(3, 2, 4, dtype=torch.long),
-                    torch.zeros(3, 2, H))
+        rnn.forward(params, torch.zeros(3, 2, 4, dtype=torch.long), torch.zeros(3, 2, H))
     with pytest.raises(ValueError, match="expected 5 parameter tensors"):
-        rnn.forward(params[:4], torch.zeros(2, 2, 4, dtype=torch.long),
-                    torch.zeros(2, 2, H))
+        rnn.forward(params[:4], torch.zeros(2, 2, 4, dtype=torch.long), torch.zeros(2, 2, H))
     with pytest.raises(ValueError, match="activation"):
-        rnn.forward(params, torch.zeros(2, 2, 4, dtype=torch.long),
-                    torch.zeros(2, 2, H), "sigmoid")
+        rnn.forward(params, torch.zeros(2, 2, 4, dtype=torch.long), torch.zeros(2, 2, H), "sigmoid")
 
 
 def test_train_members_do_not_interact():
@@ -136,16 +134,25 @@ def test_train_equals_the_books_loop_per_member():
     """Two members, each with its own seed, learning rate and clipping threshold, over
     two epochs and a half: the ensemble must reproduce each one's book loop (losses,
     gradient norms before clipping, final parameters)."""
-    kw = dict(batch_size=4, num_steps=6)                  # 24 minibatches per epoch
+    kw = dict(batch_size=4, num_steps=6)  # 24 minibatches per epoch
     seeds, lrs, clips, steps = [3, 4], [1.0, 0.5], [0.4, 0.5], 60
     with float64():
         start = random_params(seeds, torch.float64)
-        res = rnn.train(CORPUS, V, seeds, num_hiddens=H, steps=steps, lr=lrs,
-                        clip=clips, **kw,
-                        params=[p.clone().requires_grad_() for p in start])
+        res = rnn.train(
+            CORPUS,
+            V,
+            seeds,
+            num_hiddens=H,
+            steps=steps,
+            lr=lrs,
+            clip=clips,
+            **kw,
+            params=[p.clone().requires_grad_() for p in start],
+        )
         for e in range(2):
-            losses, norms, W = reference_train(CORPUS, seeds[e], [p[e] for p in start],
-                                               steps, lrs[e], clips[e], **kw)
+            losses, norms, W = reference_train(
+                CORPUS, seeds[e], [p[e] for p in start], steps, lrs[e], clips[e], **kw
+            )
             # both branches of the clipping were taken, by norms that differ per member
             assert (norms > clips[e]).sum() >= 5 and (norms < clips[e]).sum() >= 5
             assert np.allclose(res.losses[:, e], losses, rtol=0, atol=1e-9)
@@ -155,7 +162,7 @@ def test_train_equals_the_books_loop_per_member():
 
 
 def grad_norm(loss, W):
-    return math.sqrt(sum(float((g ** 2).sum()) for g in torch.autograd.grad(loss, W)))
+    return math.sqrt(sum(float((g**2).sum()) for g in torch.autograd.grad(loss, W)))
 
 
 def test_train_without_detach_is_full_backprop_through_the_epoch():
@@ -167,40 +174,48 @@ def test_train_without_detach_is_full_backprop_through_the_epoch():
     with float64():
         start = random_params([seed], torch.float64)
         W = [p[0].clone().requires_grad_() for p in start]
-        batches = seq_data_iter_consecutive(CORPUS, B, T,
-                                            rng=np.random.default_rng(seed))
-        (X1, _), (X2, Y2) = [[torch.as_tensor(a) for a in xy] for xy in
-                             [next(batches), next(batches)]]
+        batches = seq_data_iter_consecutive(CORPUS, B, T, rng=np.random.default_rng(seed))
+        (X1, _), (X2, Y2) = [
+            [torch.as_tensor(a) for a in xy] for xy in [next(batches), next(batches)]
+        ]
         out, _ = reference_forward(W, torch.cat([X1, X2], 1), torch.zeros(B, H))
         full = grad_norm(F.cross_entropy(out[:, T:].reshape(-1, V), Y2.reshape(-1)), W)
         _, h1 = reference_forward(W, X1, torch.zeros(B, H))
         out, _ = reference_forward(W, X2, h1.detach())
         cut = grad_norm(F.cross_entropy(out.reshape(-1, V), Y2.reshape(-1)), W)
-        assert abs(full - cut) > 1e-4 * cut              # the test can tell them apart
+        assert abs(full - cut) > 1e-4 * cut  # the test can tell them apart
         for detach, want in ((False, full), (True, cut)):
-            res = rnn.train(CORPUS, V, [seed], num_hiddens=H, steps=2, lr=1e-12,
-                            clip=math.inf, batch_size=B, num_steps=T, detach=detach,
-                            params=[p.clone().requires_grad_() for p in start])
+            res = rnn.train(
+                CORPUS,
+                V,
+                [seed],
+                num_hiddens=H,
+                steps=2,
+                lr=1e-12,
+                clip=math.inf,
+                batch_size=B,
+                num_steps=T,
+                detach=detach,
+                params=[p.clone().requires_grad_() for p in start],
+            )
             assert abs(res.grad_norms[1, 0] - want) < 1e-9 * want
 
 
 def test_train_clipping_bounds_the_update():
     kw = dict(num_hiddens=H, steps=1, batch_size=4, num_steps=6, lr=1.0)
     start = [p.detach().clone() for p in rnn.init_params([0], V, H, sigma=1.0)]
-    res = rnn.train(CORPUS, V, [0], clip=1e-3, params=[p.clone().requires_grad_()
-                                                        for p in start], **kw)
-    moved = math.sqrt(sum(float(((p.detach() - q) ** 2).sum())
-                          for p, q in zip(res.params, start)))
+    res = rnn.train(
+        CORPUS, V, [0], clip=1e-3, params=[p.clone().requires_grad_() for p in start], **kw
+    )
+    moved = math.sqrt(sum(float(((p.detach() - q) ** 2).sum()) for p, q in zip(res.params, start)))
     assert res.grad_norms[0, 0] > 1e-2
     assert abs(moved - 1e-3) < 1e-6
 
 
 def test_train_without_detach_changes_gradients_after_first_step():
     kw = dict(num_hiddens=H, steps=4, batch_size=4, num_steps=6, lr=1.0, clip=1.0)
-    a = rnn.train(CORPUS, V, [0], detach=True,
-                  params=rnn.init_params([0], V, H, sigma=0.5), **kw)
-    b = rnn.train(CORPUS, V, [0], detach=False,
-                  params=rnn.init_params([0], V, H, sigma=0.5), **kw)
+    a = rnn.train(CORPUS, V, [0], detach=True, params=rnn.init_params([0], V, H, sigma=0.5), **kw)
+    b = rnn.train(CORPUS, V, [0], detach=False, params=rnn.init_params([0], V, H, sigma=0.5), **kw)
     assert np.isclose(a.grad_norms[0, 0], b.grad_norms[0, 0], rtol=1e-6)
     assert abs(a.grad_norms[1, 0] - b.grad_norms[1, 0]) > 1e-3 * a.grad_norms[1, 0]
 
@@ -209,8 +224,7 @@ def test_train_bad_input():
     with pytest.raises(ValueError, match="lr"):
         rnn.train(CORPUS, V, [0, 1], num_hiddens=H, steps=1, lr=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="clip > 0"):
-        rnn.train(CORPUS, V, [0], num_hiddens=H, steps=1, clip=0.0, batch_size=4,
-                  num_steps=6)
+        rnn.train(CORPUS, V, [0], num_hiddens=H, steps=1, clip=0.0, batch_size=4, num_steps=6)
     with pytest.raises(ValueError, match="corpus of at least"):
         rnn.train(CORPUS[:50], V, [0], num_hiddens=H, steps=1)
     with pytest.raises(ValueError, match="steps >= 1"):
@@ -226,13 +240,14 @@ def test_perplexity_of_uniform_model_is_vocab_size():
 
 def test_perplexity_is_exp_of_the_mean_cross_entropy_with_the_state_carried():
     params = random_params([0, 1])
-    tokens = CORPUS[:401]                                # 4 streams of 100 characters
+    tokens = CORPUS[:401]  # 4 streams of 100 characters
     got = rnn.perplexity(params, tokens, activation=["tanh", "relu"], num_streams=4)
     X = torch.as_tensor(tokens[:400].reshape(4, 100))
     Y = torch.as_tensor(tokens[1:401].reshape(4, 100))
     for e, act in enumerate([torch.tanh, torch.relu]):
-        logits, _ = reference_forward([p[e].double() for p in params], X,
-                                      torch.zeros(4, H, dtype=torch.float64), act)
+        logits, _ = reference_forward(
+            [p[e].double() for p in params], X, torch.zeros(4, H, dtype=torch.float64), act
+        )
         logp = torch.log_softmax(logits, -1).gather(-1, Y[..., None])
         assert abs(got[e] - math.exp(-float(logp.mean()))) < 1e-5 * got[e]
 
@@ -249,6 +264,6 @@ def test_predict_is_the_books_greedy_loop():
             want.append(int(logits[0, -1].argmax()))
             logits, h = reference_forward(W, torch.tensor([[want[-1]]]), h, act)
         assert out == want
-        assert len(set(out[3:])) >= 2                    # not a constant continuation
+        assert len(set(out[3:])) >= 2  # not a constant continuation
     with pytest.raises(ValueError, match="model in"):
         rnn.predict(params, [1], 2, model=2)

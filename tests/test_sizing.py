@@ -1,4 +1,5 @@
-"""Tests of companion.sizing: analytic counts against built torch models, receptive fields against autograd."""
+"""Tests of companion.sizing: analytic counts against built torch models, receptive fields
+against autograd."""
 
 import pytest
 import torch
@@ -26,7 +27,9 @@ def test_conv_params_and_shapes_match_torch():
 
 
 def test_mlp_params_matches_torch():
-    net = nn.Sequential(nn.Linear(1200, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 20))
+    net = nn.Sequential(
+        nn.Linear(1200, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 20)
+    )
     assert sizing.mlp_params([1200, 100, 50, 20]) == 126170 == sizing.count_params(net)
 
 
@@ -49,9 +52,13 @@ def test_memory_units():
 def test_receptive_field_recurrences():
     assert sizing.receptive_field([]) == Field(1, 1, 0.0)
     assert sizing.receptive_field([Conv(3), Conv(3)]) == Field(5, 1, 2.0)
-    assert sizing.receptive_field([Conv(3, padding=1), Conv(3, padding=1), Pool(2)]) == Field(6, 2, 0.5)
+    assert sizing.receptive_field([Conv(3, padding=1), Conv(3, padding=1), Pool(2)]) == Field(
+        6, 2, 0.5
+    )
     assert sizing.receptive_field([Conv(3, dilation=2)]).size == 5
-    assert sizing.receptive_field([Conv(7, stride=2, padding=3), Pool(3, 2, 1)]) == Field(11, 4, 0.0)
+    assert sizing.receptive_field([Conv(7, stride=2, padding=3), Pool(3, 2, 1)]) == Field(
+        11, 4, 0.0
+    )
     trace = sizing.receptive_field_trace([Conv(3), Pool(2), Conv(3)])
     assert [f.size for f in trace] == [3, 4, 8]
     assert [f.jump for f in trace] == [1, 2, 2]
@@ -79,10 +86,27 @@ def test_layers_from_sequential_and_vgg16_field():
     "model, size",
     [
         (nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Conv2d(4, 3, 3)), 15),
-        (nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                       nn.Conv2d(3, 3, 3, padding=1), nn.Sigmoid(), nn.MaxPool2d(2)), 32),
-        (nn.Sequential(nn.Conv2d(1, 2, 5, stride=2, padding=2), nn.BatchNorm2d(2), nn.ReLU(),
-                       nn.Conv2d(2, 2, 3, dilation=2, padding=2), nn.AvgPool2d(3, 2, 1)), 40),
+        (
+            nn.Sequential(
+                nn.Conv2d(1, 3, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(3, 3, 3, padding=1),
+                nn.Sigmoid(),
+                nn.MaxPool2d(2),
+            ),
+            32,
+        ),
+        (
+            nn.Sequential(
+                nn.Conv2d(1, 2, 5, stride=2, padding=2),
+                nn.BatchNorm2d(2),
+                nn.ReLU(),
+                nn.Conv2d(2, 2, 3, dilation=2, padding=2),
+                nn.AvgPool2d(3, 2, 1),
+            ),
+            40,
+        ),
         (nn.Sequential(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Tanh()), nn.MaxPool2d(3, 2)), 21),
     ],
 )
@@ -111,12 +135,18 @@ def test_measure_does_not_touch_the_model_and_reports_clipping():
 
 
 def test_macs_analytic_and_hooked():
-    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 5))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 10 * 10, 5)
+    )
     analytic = sizing.conv_macs(3, 8, 3, out_size=10) + sizing.dense_macs(800, 5)
     assert analytic == 8 * 10 * 10 * 27 + 4000
     assert sizing.count_macs(net, (2, 3, 10, 10)) == analytic
-    meta = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, device="meta"), nn.ReLU(), nn.Flatten(),
-                         nn.Linear(800, 5, device="meta"))
+    meta = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, device="meta"),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(800, 5, device="meta"),
+    )
     assert sizing.count_macs(meta, (1, 3, 10, 10)) == analytic
 
 
@@ -144,15 +174,40 @@ def test_conv_output_size():
         (lambda: Pool(2, stride=0), ValueError, "Pool stride"),
         (lambda: sizing.receptive_field([Conv(3), "pool"]), TypeError, "Conv or Pool"),
         (lambda: sizing.layers_from_sequential(nn.Linear(2, 2)), TypeError, "nn.Sequential"),
-        (lambda: sizing.layers_from_sequential(nn.Sequential(nn.Flatten())), TypeError, "unsupported layer Flatten"),
-        (lambda: sizing.layers_from_sequential(nn.Sequential(nn.Conv2d(1, 1, (3, 5)))), ValueError, "same along"),
-        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 0), ValueError, "input_size"),
-        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 9, output_pixel=(9, 0)),
-         ValueError, "output_pixel"),
-        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, dilation=2)), 16),
-         ValueError, "dilated max-pool"),
-        (lambda: sizing.measure_receptive_field(nn.Sequential(nn.Flatten()), 8, in_channels=1), TypeError,
-         "unsupported layer Flatten"),
+        (
+            lambda: sizing.layers_from_sequential(nn.Sequential(nn.Flatten())),
+            TypeError,
+            "unsupported layer Flatten",
+        ),
+        (
+            lambda: sizing.layers_from_sequential(nn.Sequential(nn.Conv2d(1, 1, (3, 5)))),
+            ValueError,
+            "same along",
+        ),
+        (
+            lambda: sizing.measure_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)), 0),
+            ValueError,
+            "input_size",
+        ),
+        (
+            lambda: sizing.measure_receptive_field(
+                nn.Sequential(nn.Conv2d(1, 1, 3)), 9, output_pixel=(9, 0)
+            ),
+            ValueError,
+            "output_pixel",
+        ),
+        (
+            lambda: sizing.measure_receptive_field(
+                nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2, dilation=2)), 16
+            ),
+            ValueError,
+            "dilated max-pool",
+        ),
+        (
+            lambda: sizing.measure_receptive_field(nn.Sequential(nn.Flatten()), 8, in_channels=1),
+            TypeError,
+            "unsupported layer Flatten",
+        ),
         (lambda: sizing.count_params([1, 2]), TypeError, "torch.nn.Module"),
         (lambda: sizing.count_macs(nn.Linear(2, 2), (0, 2)), ValueError, "input_shape"),
     ],
@@ -164,10 +219,20 @@ def test_bad_input(call, exc, match):
 
 # ---------------------------------------------------------------- per-layer tables
 
+
 def _lenet_torch():
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
-                         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
-                         nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.Sigmoid(),
+        nn.AvgPool2d(2, 2),
+        nn.Conv2d(6, 16, 5),
+        nn.Sigmoid(),
+        nn.AvgPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.Sigmoid(),
+        nn.Linear(120, 10),
+    )
 
 
 def test_layer_table_torch_matches_analytic_counts():
@@ -186,8 +251,9 @@ def test_layer_table_torch_matches_analytic_counts():
 
 
 def test_layer_table_meta_device_and_nested_names():
-    net = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), nn.Flatten(),
-                        nn.Linear(8 * 30 * 30, 5)).to("meta")
+    net = nn.Sequential(
+        nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()), nn.Flatten(), nn.Linear(8 * 30 * 30, 5)
+    ).to("meta")
     rows = sizing.layer_table(net, (1, 3, 32, 32))
     assert [r.name for r in rows] == ["0.0", "0.1", "1", "2"]
     assert rows[2].out_shape == (7200,) and rows[3].macs == 7200 * 5
@@ -205,18 +271,26 @@ def test_layer_table_gluon_matches_torch(mx):
     from mxnet.gluon import nn as mnn
 
     net = mnn.Sequential()
-    net.add(mnn.Conv2D(6, 5, padding=2, activation="sigmoid"), mnn.AvgPool2D(2, 2),
-            mnn.Conv2D(16, 5, activation="sigmoid"), mnn.AvgPool2D(2, 2),
-            mnn.Dense(120, activation="sigmoid"), mnn.Dense(10))
-    rows = sizing.layer_table_gluon(net, (2, 1, 28, 28))   # no initialize needed
-    torch_rows = [r for r in sizing.layer_table(_lenet_torch(), (2, 1, 28, 28))
-                  if r.kind not in ("Sigmoid", "Flatten")]
-    assert [(r.out_shape, r.params, r.macs) for r in rows] == \
-        [(r.out_shape, r.params, r.macs) for r in torch_rows]
+    net.add(
+        mnn.Conv2D(6, 5, padding=2, activation="sigmoid"),
+        mnn.AvgPool2D(2, 2),
+        mnn.Conv2D(16, 5, activation="sigmoid"),
+        mnn.AvgPool2D(2, 2),
+        mnn.Dense(120, activation="sigmoid"),
+        mnn.Dense(10),
+    )
+    rows = sizing.layer_table_gluon(net, (2, 1, 28, 28))  # no initialize needed
+    torch_rows = [
+        r
+        for r in sizing.layer_table(_lenet_torch(), (2, 1, 28, 28))
+        if r.kind not in ("Sigmoid", "Flatten")
+    ]
+    assert [(r.out_shape, r.params, r.macs) for r in rows] == [
+        (r.out_shape, r.params, r.macs) for r in torch_rows
+    ]
     net.initialize(init.Xavier())
     net(mx.nd.zeros((2, 1, 28, 28)))
-    assert sum(p.data().size for p in net.collect_params().values()) == \
-        sum(r.params for r in rows)
+    assert sum(p.data().size for p in net.collect_params().values()) == sum(r.params for r in rows)
 
 
 def test_layer_table_gluon_batchnorm_counts_trainable_only(mx):
@@ -225,8 +299,7 @@ def test_layer_table_gluon_batchnorm_counts_trainable_only(mx):
     net = mnn.Sequential()
     net.add(mnn.Conv2D(4, 3), mnn.BatchNorm(), mnn.Dense(3))
     rows = sizing.layer_table_gluon(net, (1, 2, 5, 5))
-    torch_net = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.Flatten(),
-                              nn.Linear(36, 3))
+    torch_net = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(36, 3))
     assert [r.params for r in rows] == [76, 8, 111]
     assert sum(r.params for r in rows) == sizing.count_params(torch_net)
 
@@ -238,11 +311,17 @@ def test_layer_table_gluon_batchnorm_counts_trainable_only(mx):
         (lambda: sizing.layer_table(nn.Linear(2, 2), (0, 2)), ValueError, "input_shape"),
         (lambda: sizing.layer_table(nn.Linear(2, 2), (2,)), ValueError, "input_shape"),
         (lambda: sizing.format_layer_table([]), ValueError, "at least one LayerRow"),
-        (lambda: sizing.format_layer_table(sizing.layer_table(nn.Linear(2, 2), (1, 2)), 3),
-         ValueError, "bytes_per_value"),
+        (
+            lambda: sizing.format_layer_table(sizing.layer_table(nn.Linear(2, 2), (1, 2)), 3),
+            ValueError,
+            "bytes_per_value",
+        ),
         (lambda: sizing.dominant([], "macs"), ValueError, "at least one"),
-        (lambda: sizing.dominant(sizing.layer_table(nn.Linear(2, 2), (1, 2)), "flops"),
-         ValueError, "what must be"),
+        (
+            lambda: sizing.dominant(sizing.layer_table(nn.Linear(2, 2), (1, 2)), "flops"),
+            ValueError,
+            "what must be",
+        ),
     ],
 )
 def test_layer_table_bad_input(call, exc, match):

@@ -98,8 +98,7 @@ def test_read_and_clean(tmp_path):
     p = tmp_path / "small.txt"
     p.write_text(SMALL, encoding="utf-8")
     lines = text.read_time_machine(p)
-    assert lines == ["the time machine by h g wells", "", "i",
-                     "the time traveller for so was"]
+    assert lines == ["the time machine by h g wells", "", "i", "the time traveller for so was"]
     assert text.clean_line("  It's 3 o'clock!") == "it s o clock"
 
 
@@ -148,22 +147,20 @@ def test_load_corpus(tmp_path):
 # --------------------------------------------------------------------------- samplers
 
 
-@pytest.mark.parametrize("sampler",
-                         [text.seq_data_iter_random, text.seq_data_iter_consecutive])
+@pytest.mark.parametrize("sampler", [text.seq_data_iter_random, text.seq_data_iter_consecutive])
 def test_samplers_shapes_and_shift(sampler):
     corpus = np.arange(100)
     batches = list(sampler(corpus, 3, 5, rng=np.random.default_rng(0)))
     assert batches
     for x, y in batches:
         assert x.shape == y.shape == (3, 5) and x.dtype == np.int64
-        np.testing.assert_array_equal(y, x + 1)   # corpus[i] = i: Y is X shifted by one
+        np.testing.assert_array_equal(y, x + 1)  # corpus[i] = i: Y is X shifted by one
 
 
 def test_random_sampler_uses_each_window_once():
-    it = text.seq_data_iter_random(np.arange(100), 2, 5, offset=3,
-                                   rng=np.random.default_rng(1))
+    it = text.seq_data_iter_random(np.arange(100), 2, 5, offset=3, rng=np.random.default_rng(1))
     x = np.concatenate([b[0] for b in it])
-    starts = sorted(x[:, 0])   # 97 tokens after the offset: 19 windows, 9 batches of 2
+    starts = sorted(x[:, 0])  # 97 tokens after the offset: 19 windows, 9 batches of 2
     assert len(set(starts)) == 18 and set(starts) <= set(range(3, 98, 5))
 
 
@@ -200,8 +197,7 @@ def test_random_sampler_shuffles_with_its_seed():
     corpus = list(range(200))
 
     def first_rows(seed):
-        batches = text.seq_data_iter_random(corpus, 2, 5, rng=np.random.default_rng(seed),
-                                            offset=0)
+        batches = text.seq_data_iter_random(corpus, 2, 5, rng=np.random.default_rng(seed), offset=0)
         return [x[:, 0].tolist() for x, _ in batches]
 
     assert first_rows(0) == first_rows(0)

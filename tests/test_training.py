@@ -22,7 +22,8 @@ def one_thread():
 
 
 def blobs(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Three well separated Gaussian blobs in 2-D: a classification problem learnable in a few epochs."""
+    """Three well separated Gaussian blobs in 2-D: a classification problem learnable in a few
+    epochs."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, size=n)
     centers = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
@@ -89,8 +90,14 @@ def test_train_torch_learns_and_is_reproducible():
     for _ in range(2):
         training.seed_all(0)
         net = torch_classifier()
-        h = training.train_torch(net, data.torch_batches(x[:80], y[:80], 16), data.torch_batches(x[80:], y[80:], 40),
-                                 nn.CrossEntropyLoss(), 5, torch.optim.SGD(net.parameters(), lr=0.3))
+        h = training.train_torch(
+            net,
+            data.torch_batches(x[:80], y[:80], 16),
+            data.torch_batches(x[80:], y[80:], 40),
+            nn.CrossEntropyLoss(),
+            5,
+            torch.optim.SGD(net.parameters(), lr=0.3),
+        )
         runs.append(h)
     assert runs[0] == runs[1]
     h = runs[0]
@@ -105,8 +112,16 @@ def test_train_torch_per_example_loss_equals_mean_loss():
     for loss in (nn.CrossEntropyLoss(), nn.CrossEntropyLoss(reduction="none")):
         training.seed_all(0)
         net = torch_classifier()
-        hs.append(training.train_torch(net, data.torch_batches(x, y, 32), None, loss, 2,
-                                       torch.optim.SGD(net.parameters(), lr=0.1)))
+        hs.append(
+            training.train_torch(
+                net,
+                data.torch_batches(x, y, 32),
+                None,
+                loss,
+                2,
+                torch.optim.SGD(net.parameters(), lr=0.1),
+            )
+        )
     np.testing.assert_allclose(hs[0].train_loss, hs[1].train_loss, rtol=1e-6)
     assert hs[0].test_loss == [None, None] and hs[0].test_acc == [None, None]
 
@@ -115,9 +130,14 @@ def test_train_torch_regression_has_no_accuracy():
     r = data.high_dim_linear(n_train=50, num_inputs=5)
     training.seed_all(0)
     net = nn.Linear(5, 1)
-    h = training.train_torch(net, data.torch_batches(r.train_x, r.train_y, 10),
-                             data.torch_batches(r.test_x, r.test_y, 50), nn.MSELoss(), 20,
-                             torch.optim.SGD(net.parameters(), lr=0.05))
+    h = training.train_torch(
+        net,
+        data.torch_batches(r.train_x, r.train_y, 10),
+        data.torch_batches(r.test_x, r.test_y, 50),
+        nn.MSELoss(),
+        20,
+        torch.optim.SGD(net.parameters(), lr=0.05),
+    )
     assert h.train_acc[-1] is None and h.test_acc[-1] is None
     assert h.last("test_loss") < 0.01
 
@@ -145,8 +165,15 @@ def test_train_bad_epochs_and_empty_iterator():
 def test_train_torch_progress_bar(capsys):
     x, y = blobs(32)
     net = torch_classifier()
-    h = training.train_torch(net, data.torch_batches(x, y, 16), None, nn.CrossEntropyLoss(), 2,
-                             torch.optim.SGD(net.parameters(), lr=0.1), progress=True)
+    h = training.train_torch(
+        net,
+        data.torch_batches(x, y, 16),
+        None,
+        nn.CrossEntropyLoss(),
+        2,
+        torch.optim.SGD(net.parameters(), lr=0.1),
+        progress=True,
+    )
     assert h.epochs == 2
     assert "train_torch" in capsys.readouterr().err
 
@@ -172,7 +199,8 @@ def copy_mx_to_torch(mx_net, torch_net) -> None:
 
 
 def test_train_mxnet_matches_train_torch():
-    """Same initial weights, same batches, Gluon's per-example loss + step(N) = torch's mean loss."""
+    """Same initial weights, same batches, Gluon's per-example loss + step(N) = torch's mean
+    loss."""
     from mxnet import gluon
 
     x, y = blobs()
@@ -180,13 +208,26 @@ def test_train_mxnet_matches_train_torch():
     mx_net(data._to_mxnet(x[:2]))  # finish deferred initialisation
     torch_net = torch_classifier()
     copy_mx_to_torch(mx_net, torch_net)
-    h_mx = training.train_mxnet(mx_net, data.mxnet_batches(x[:80], y[:80], 16), data.mxnet_batches(x[80:], y[80:], 40),
-                                gluon.loss.SoftmaxCrossEntropyLoss(), 3,
-                                gluon.Trainer(mx_net.collect_params(), "sgd", {"learning_rate": 0.3}))
-    h_t = training.train_torch(torch_net, data.torch_batches(x[:80], y[:80], 16), data.torch_batches(x[80:], y[80:], 40),
-                               nn.CrossEntropyLoss(), 3, torch.optim.SGD(torch_net.parameters(), lr=0.3))
+    h_mx = training.train_mxnet(
+        mx_net,
+        data.mxnet_batches(x[:80], y[:80], 16),
+        data.mxnet_batches(x[80:], y[80:], 40),
+        gluon.loss.SoftmaxCrossEntropyLoss(),
+        3,
+        gluon.Trainer(mx_net.collect_params(), "sgd", {"learning_rate": 0.3}),
+    )
+    h_t = training.train_torch(
+        torch_net,
+        data.torch_batches(x[:80], y[:80], 16),
+        data.torch_batches(x[80:], y[80:], 40),
+        nn.CrossEntropyLoss(),
+        3,
+        torch.optim.SGD(torch_net.parameters(), lr=0.3),
+    )
     for metric in training.History.METRICS:
-        np.testing.assert_allclose(getattr(h_mx, metric), getattr(h_t, metric), atol=1e-5, err_msg=metric)
+        np.testing.assert_allclose(
+            getattr(h_mx, metric), getattr(h_t, metric), atol=1e-5, err_msg=metric
+        )
     assert h_mx.last("test_acc") >= 0.95
 
 
@@ -197,10 +238,18 @@ def test_train_mxnet_regression_and_evaluate():
     r = data.high_dim_linear(n_train=50, num_inputs=5)
     net = mnn.Dense(1)
     net.initialize()
-    h = training.train_mxnet(net, data.mxnet_batches(r.train_x, r.train_y, 10), None, gluon.loss.L2Loss(), 20,
-                             gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05}))
+    h = training.train_mxnet(
+        net,
+        data.mxnet_batches(r.train_x, r.train_y, 10),
+        None,
+        gluon.loss.L2Loss(),
+        20,
+        gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05}),
+    )
     assert h.train_acc[-1] is None and h.test_loss[-1] is None
-    loss, acc = training.evaluate_mxnet(net, data.mxnet_batches(r.test_x, r.test_y, 50), gluon.loss.L2Loss())
+    loss, acc = training.evaluate_mxnet(
+        net, data.mxnet_batches(r.test_x, r.test_y, 50), gluon.loss.L2Loss()
+    )
     assert acc is None and loss < 0.005
 
 
@@ -211,8 +260,14 @@ def test_train_mxnet_rejects_mean_loss():
     net = mx_classifier()
     ce = gluon.loss.SoftmaxCrossEntropyLoss()
     with pytest.raises(ValueError, match=r"per-example loss of shape \(16,\)"):
-        training.train_mxnet(net, data.mxnet_batches(x, y, 16), None, lambda o, t: ce(o, t).mean(), 1,
-                             gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1}))
+        training.train_mxnet(
+            net,
+            data.mxnet_batches(x, y, 16),
+            None,
+            lambda o, t: ce(o, t).mean(),
+            1,
+            gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1}),
+        )
 
 
 def test_train_torch_accepts_plain_function_and_custom_optimizer():
@@ -232,16 +287,22 @@ def test_train_torch_accepts_plain_function_and_custom_optimizer():
                 for p in (w, b):
                     p -= 0.3 * p.grad
 
-    h = training.train_torch(lambda X: X @ w + b, data.torch_batches(x, y, 16), data.torch_batches(x, y, 60),
-                             nn.CrossEntropyLoss(reduction="none"), 5, SGD())
+    h = training.train_torch(
+        lambda X: X @ w + b,
+        data.torch_batches(x, y, 16),
+        data.torch_batches(x, y, 60),
+        nn.CrossEntropyLoss(reduction="none"),
+        5,
+        SGD(),
+    )
     assert h.last("test_acc") >= 0.95
 
 
 def test_steps_per_epoch_and_epochs_for_steps():
     assert training.steps_per_epoch(60_000, 256) == 235
     assert training.steps_per_epoch(4000, 256) == 16
-    assert training.epochs_for_steps(60_000, 256) == 10          # the book's budget
-    assert training.epochs_for_steps(4000, 256) == 147           # 147 x 16 = 2,352 >= 2,350
+    assert training.epochs_for_steps(60_000, 256) == 10  # the book's budget
+    assert training.epochs_for_steps(4000, 256) == 147  # 147 x 16 = 2,352 >= 2,350
     assert training.epochs_for_steps(100, 10, steps=25) == 3
     with pytest.raises(ValueError, match="positive integer batch_size"):
         training.steps_per_epoch(100, 0)

@@ -1,4 +1,5 @@
-"""The GitHub workflows parse and validate against the GitHub workflow schema, and run what the README says."""
+"""The GitHub workflows parse and validate against the GitHub workflow schema, and run what the
+README says."""
 
 import subprocess
 import sys
@@ -18,17 +19,26 @@ def test_workflows_exist():
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_matches_the_github_schema(path):
     exe = Path(sys.executable).parent / "check-jsonschema"
-    run = subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows", str(path)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_schema_check_catches_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  test:\n    runs-onn: ubuntu-latest\n    steps:\n      - run: ./dev test\n")
+    broken.write_text(
+        "on: push\njobs:\n  test:\n    runs-onn: ubuntu-latest\n    steps:\n      - run: ./dev "
+        "test\n"
+    )
     exe = Path(sys.executable).parent / "check-jsonschema"
-    run = subprocess.run([str(exe), "--builtin-schema", "vendor.github-workflows", str(broken)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", str(broken)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0 and "runs-on" in run.stdout
 
 
@@ -49,5 +59,8 @@ def test_pages_workflow_builds_strictly_and_deploys_from_main():
     trigger = doc.get("on", doc.get(True))
     assert trigger["push"]["branches"] == ["main"]
     steps = _steps(ROOT / ".github" / "workflows" / "pages.yml")
-    assert any("mkdocs build --strict" in s.get("run", "") or "./dev build" in s.get("run", "") for s in steps)
+    assert any(
+        "mkdocs build --strict" in s.get("run", "") or "./dev build" in s.get("run", "")
+        for s in steps
+    )
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in steps)
