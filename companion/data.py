@@ -336,6 +336,8 @@ def fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) 
         fashion_mnist(root=tempfile.mkdtemp(), download=False)
     except RuntimeError as err:
         assert "train-images-idx3-ubyte.gz" in str(err)
+    else:
+        raise AssertionError("expected a RuntimeError naming the missing files")
     ```
     """
     directory = data_dir(root)

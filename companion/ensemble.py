@@ -193,7 +193,11 @@ def evaluate(ens: Ensemble, x: Any, y: Any, loss_fn: Callable) -> list[tuple[flo
     ens = Ensemble(lambda: nn.Linear(2, 2), seeds=[0, 1])
     x, y = torch.randn(10, 2), torch.arange(10) % 2
     results = evaluate(ens, x, y, nn.CrossEntropyLoss())
-    assert len(results) == 2 and all(0 <= acc <= 1 for _, acc in results)
+    with torch.no_grad():
+        out = ens.member(1)(x)             # member 1 on its own
+    loss, acc = results[1]
+    assert len(results) == 2 and abs(loss - nn.functional.cross_entropy(out, y).item()) < 1e-6
+    assert acc == (out.argmax(dim=1) == y).sum().item() / 10
     ```
     """
     x, y = _as_tensor(x), _as_tensor(y)

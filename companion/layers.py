@@ -102,6 +102,7 @@ class Tanh:
 
     act = Tanh()
     y = act.forward(np.zeros((1, 2)))
+    assert (y == 0.0).all()                              # tanh(0) = 0
     assert (act.backward(np.ones((1, 2))) == 1.0).all()   # tanh'(0) = 1
     ```
     """

@@ -65,6 +65,8 @@ class ParityError(AssertionError):
         assert_close("demo", "output", [1.0, 2.0], [1.0, 2.1], tol=1e-5)
     except ParityError as err:
         assert "exceeds tolerance" in str(err)
+    else:
+        raise AssertionError("expected a ParityError")
     ```
     """
 

@@ -964,7 +964,9 @@ def dominant(rows: Sequence[LayerRow], what: str) -> LayerRow:
 
     rows = layer_table(nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)),
                        (1, 784))
-    assert dominant(rows, "params").name == "0" and dominant(rows, "activations").name in "01"
+    assert dominant(rows, "params") == rows[0] and rows[0].params == 200_960
+    assert dominant(rows, "macs").name == "0"
+    assert dominant(rows[2:], "activations").name == "2"   # on a tie, the first row wins
     ```
     """
     if what not in ("params", "macs", "activations"):

@@ -124,6 +124,8 @@ def clean_line(line: str) -> str:
     assert clean_line("  The Time-Machine, by H. G. Wells!") == "the time machine by h g wells"
     ```
     """
+    if not isinstance(line, str):
+        raise TypeError(f"expected a line of text (str), got {type(line).__name__}: {line!r:.80}")
     return re.sub("[^A-Za-z]+", " ", line).strip().lower()
 
 

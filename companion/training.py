@@ -25,11 +25,13 @@ def full_scale() -> bool:
     """True when ``COMPANION_SCALE=full``: experiments run at the book's scale instead of CPU scale.
 
     ```python
-    import os
+    from unittest import mock
     from companion.training import full_scale
 
-    os.environ.pop("COMPANION_SCALE", None)
-    assert full_scale() is False            # CPU scale unless COMPANION_SCALE=full
+    with mock.patch.dict("os.environ", {"COMPANION_SCALE": "cpu"}):   # the default when unset
+        assert full_scale() is False
+    with mock.patch.dict("os.environ", {"COMPANION_SCALE": "full"}):
+        assert full_scale() is True
     ```
     """
     value = os.environ.get(SCALE_ENV, "cpu").strip().lower()
@@ -144,7 +146,7 @@ class History:
         ```
         """
         if not self.train_loss:
-            raise ValueError("the history is empty (0 epochs)")
+            raise ValueError("the history is empty (0 epochs): expected at least one append()")
         if metric is None:
             return {m: getattr(self, m)[-1] for m in self.METRICS}
         if metric not in self.METRICS:
@@ -215,7 +217,7 @@ class _Tally:
     def result(self, source: str) -> tuple[float, float | None]:
         """Mean loss and accuracy (None when not a classification problem)."""
         if self.n == 0:
-            raise ValueError(f"{source} yielded no examples")
+            raise ValueError(f"{source} yielded no examples: expected at least one (X, y) batch")
         return self.loss / self.n, (self.correct / self.n if self.classification else None)
 
 
@@ -243,8 +245,12 @@ def evaluate_torch(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
 
     torch.manual_seed(0)
     x, y = torch.randn(20, 2), (torch.arange(20) % 2)
-    loss, acc = evaluate_torch(nn.Linear(2, 2), torch_batches(x, y, 8), nn.CrossEntropyLoss())
-    assert loss > 0 and 0 <= acc <= 1
+    net = nn.Linear(2, 2)
+    loss, acc = evaluate_torch(net, torch_batches(x, y, 8), nn.CrossEntropyLoss())
+    with torch.no_grad():      # the same on all 20 examples at once (batches of 8, 8 and 4)
+        out = net(x)
+    assert abs(loss - nn.functional.cross_entropy(out, y).item()) < 1e-6
+    assert acc == (out.argmax(dim=1) == y).sum().item() / 20
     ```
     """
     import torch
@@ -356,16 +362,18 @@ def evaluate_mxnet(net: Any, data_iter: Iterable, loss_fn: Callable) -> tuple[fl
 
     ```python
     import numpy as np
-    from mxnet import gluon
+    from mxnet import gluon, nd
     from companion.data import mxnet_batches
     from companion.training import evaluate_mxnet
 
     net = gluon.nn.Dense(2)
     net.initialize()
     x, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
-    loss, acc = evaluate_mxnet(net, mxnet_batches(x, y, 8),
-                               gluon.loss.SoftmaxCrossEntropyLoss())
-    assert loss > 0 and 0 <= acc <= 1
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    loss, acc = evaluate_mxnet(net, mxnet_batches(x, y, 8), loss_fn)
+    out = net(nd.array(x))    # the same on all 20 examples at once (batches of 8, 8 and 4)
+    assert abs(loss - loss_fn(out, nd.array(y)).mean().asscalar()) < 1e-6
+    assert acc == (out.asnumpy().argmax(axis=1) == y).sum() / 20
     ```
     """
     tally = _Tally()

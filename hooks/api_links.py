@@ -9,6 +9,10 @@ Called by ``hooks/pages.py`` on every page's HTML. The first occurrence on a pag
 - in prose: inline code that names one, as ``companion.x.f``, ``x.f`` (``x`` a ``companion``
   module) or a name the page imports from ``companion`` (``over_seeds``).
 
+Never inside links, headings (their anchors and the table of contents stay as they are),
+``<pre>`` blocks other than python code, scripts, or the ``<summary>`` of a collapsible
+admonition (a link there would navigate instead of opening it).
+
 Links are written as mkdocs-autorefs markers (``<autoref identifier="companion.x.f">``), which
 the autorefs plugin turns into relative links after every page is rendered; an identifier with
 no entry is reported by autorefs as a warning, which fails ``mkdocs build --strict``.
@@ -27,7 +31,8 @@ PACKAGE = "companion"
 
 _SEGMENT = re.compile(
     r'(?P<block><div class="language-(?:python|py|python3) highlight"><pre>.*?</pre></div>)'
-    r"|(?P<skip><a\b[^>]*>.*?</a>|<h[1-6]\b.*?</h[1-6]>|<pre\b.*?</pre>|<script\b.*?</script>)"
+    r"|(?P<skip><a\b[^>]*>.*?</a>|<h[1-6]\b.*?</h[1-6]>|<pre\b.*?</pre>|<script\b.*?</script>"
+    r"|<summary\b.*?</summary>)"
     r"|<code>(?P<code>[^<]*)</code>",
     re.S,
 )

@@ -577,7 +577,9 @@ BAD_INPUT: dict[str, list[tuple]] = {
             r"file missing, download=False",
         )
     ],
-    "text.clean_line": [(lambda: text.clean_line(3), TypeError, r"expected string")],
+    "text.clean_line": [
+        (lambda: text.clean_line(3), TypeError, r"expected a line of text \(str\), got int")
+    ],
     "text.read_time_machine": [
         (lambda tmp: text.read_time_machine(tmp / "missing.txt"), FileNotFoundError, r"missing.txt")
     ],
@@ -654,7 +656,7 @@ BAD_INPUT: dict[str, list[tuple]] = {
         (lambda: training.seed_all(-1), ValueError, r"non-negative integer seed")
     ],
     "training.History": [
-        (lambda: training.History().last(), ValueError, r"the history is empty"),
+        (lambda: training.History().last(), ValueError, r"expected at least one append\(\)"),
         (lambda: _history().last("val_acc"), ValueError, r"expected metric in"),
     ],
     "training.accuracy": [
@@ -668,7 +670,7 @@ BAD_INPUT: dict[str, list[tuple]] = {
         (
             lambda: training.evaluate_torch(_linear(), _empty_loader(), None),
             ValueError,
-            r"data_iter yielded no examples",
+            r"data_iter yielded no examples: expected at least one \(X, y\) batch",
         )
     ],
     "training.train_torch": [
@@ -682,7 +684,7 @@ BAD_INPUT: dict[str, list[tuple]] = {
         (
             lambda: training.evaluate_mxnet(_mx_dense(), _empty_loader(), None),
             ValueError,
-            r"data_iter yielded no examples",
+            r"data_iter yielded no examples: expected at least one \(X, y\) batch",
         )
     ],
     "training.train_mxnet": [

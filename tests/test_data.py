@@ -119,6 +119,38 @@ def test_fashion_mnist_reads_local_files(tmp_path, gz, monkeypatch):
     np.testing.assert_array_equal(split.test_y, arrays["test_labels"])
 
 
+def test_fashion_mnist_reads_what_gluons_own_dataset_class_reads(tmp_path, mx, monkeypatch):
+    """Cross-check against ``gluon.data.vision.FashionMNIST`` on the same four files (written
+    here: Gluon's SHA-1 check of the real archives is switched off, nothing is downloaded)."""
+    from mxnet import gluon
+
+    fake_fashion(tmp_path, n_train=7, n_test=5)
+    monkeypatch.setattr(gluon.utils, "check_sha1", lambda path, sha1: True)
+    monkeypatch.setattr(data, "_download", lambda url, dest: pytest.fail("must not download"))
+    ours = data.fashion_mnist(root=tmp_path)
+    for train, x, y in ((True, ours.train_x, ours.train_y), (False, ours.test_x, ours.test_y)):
+        theirs = gluon.data.vision.FashionMNIST(root=str(tmp_path), train=train)
+        pixels = theirs._data.asnumpy()  # (N, 28, 28, 1) uint8
+        assert len(theirs) == len(y) and pixels.shape == (len(y), 28, 28, 1)
+        np.testing.assert_array_equal(np.rint(x[:, 0] * 255), pixels[..., 0])
+        np.testing.assert_array_equal(y, theirs._label)
+
+
+def test_fashion_mnist_reads_what_torchvisions_own_dataset_class_reads(tmp_path, monkeypatch):
+    """Cross-check against ``torchvision.datasets.FashionMNIST`` on the same four files (written
+    here, uncompressed, where torchvision looks: ``root/FashionMNIST/raw``)."""
+    datasets = pytest.importorskip("torchvision.datasets", reason="torchvision is not installed")
+    raw = tmp_path / "FashionMNIST" / "raw"
+    fake_fashion(raw, n_train=7, n_test=5, gz=False)
+    monkeypatch.setattr(data, "_download", lambda url, dest: pytest.fail("must not download"))
+    ours = data.fashion_mnist(root=raw)
+    for train, x, y in ((True, ours.train_x, ours.train_y), (False, ours.test_x, ours.test_y)):
+        theirs = datasets.FashionMNIST(root=str(tmp_path), train=train, download=False)
+        assert tuple(theirs.data.shape) == (len(y), 28, 28)
+        np.testing.assert_array_equal(np.rint(x[:, 0] * 255), theirs.data.numpy())
+        np.testing.assert_array_equal(y, theirs.targets.numpy())
+
+
 def test_data_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "env"))
     assert data.data_dir() == tmp_path / "env"

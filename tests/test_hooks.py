@@ -67,3 +67,31 @@ def test_first_use_of_each_companion_name_links_to_its_entry():
 def test_pages_without_companion_are_unchanged():
     page_html = '<p><code>table</code></p><div class="language-python highlight"><pre>x</pre></div>'
     assert link_api(page_html) == page_html
+
+
+def test_headings_links_output_blocks_and_collapsible_titles_are_left_alone():
+    page = """
+## Using `seeds.over_seeds` of companion
+
+??? note "About `sizing.count_macs`"
+    Body.
+
+[`sizing.dense_params`](#x) is a link already.
+
+```output
+sizing.count_params
+```
+
+Then `sizing.count_macs`, `seeds.over_seeds` and `sizing.dense_params`, linked here.
+"""
+    extensions, configs = _site_markdown_config()
+    page_html = markdown.Markdown(extensions=extensions, extension_configs=configs).convert(page)
+    linked = link_api(page_html)
+    heading = re.search(r"<h2\b.*?</h2>", page_html, re.S).group(0)
+    summary = re.search(r"<summary\b.*?</summary>", page_html, re.S).group(0)
+    assert heading in linked and summary in linked  # anchors and the toggle unchanged
+    assert _links(linked) == [
+        ("companion.sizing.count_macs", "sizing.count_macs"),
+        ("companion.seeds.over_seeds", "seeds.over_seeds"),
+        ("companion.sizing.dense_params", "sizing.dense_params"),
+    ]

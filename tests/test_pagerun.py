@@ -156,3 +156,51 @@ def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
     )
     first, again = PageRunner(page).run_all(), PageRunner(page).run_all()
     assert [r.status for r in first + again] == ["passed", "passed"], again[0].error
+
+
+def test_page_cache_key_follows_code_not_docstrings_or_layout(tmp_path, monkeypatch):
+    """A cached page run is reused after a docstring or formatting edit of companion/pagerun,
+    and not after any change of what the code does (or a file added)."""
+    from pagerun import execute
+
+    (tmp_path / "pagerun").mkdir()
+    (tmp_path / "pagerun" / "__init__.py").write_text("")
+    module = tmp_path / "companion" / "m.py"
+    module.parent.mkdir()
+    monkeypatch.setattr(execute, "ROOT", tmp_path)
+
+    def digest(source: str) -> str:
+        module.write_text(textwrap.dedent(source))
+        return execute._source_digest()
+
+    base = digest('''\
+        """Module docstring."""
+        def f(x, n=2):
+            """Old docstring, with an example."""
+            return x * n  # a comment
+        class C:
+            """Old class docstring."""
+            msg = "not a docstring"
+    ''')
+    same = '''\
+        """Another module docstring."""
+
+
+        def f(x, n=2):
+            """A new docstring."""
+
+            return x * n
+        class C:
+            msg = "not a docstring"
+    '''
+    assert digest(same) == base
+    changed = [
+        'def f(x, n=3):\n    return x * n\nclass C:\n    msg = "not a docstring"\n',
+        'def f(x, n=2):\n    return x + n\nclass C:\n    msg = "not a docstring"\n',
+        'def f(x, n=2):\n    return x * n\nclass C:\n    msg = "another string"\n',
+    ]
+    for source in changed:
+        assert digest(source) != base, source
+    digest(same)
+    (tmp_path / "companion" / "new.py").write_text("X = 1\n")
+    assert execute._source_digest() != base

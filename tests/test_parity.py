@@ -432,6 +432,23 @@ def test_compare_minibatches(mx, rng):
     assert res.passed
 
 
+def test_compare_step_i_uses_minibatch_i(mx, rng, monkeypatch):
+    """Step i runs on mini-batch i (cycling over the whole batches), after the first pass."""
+    seen = []
+    forward_backward = parity._Run.forward_backward
+
+    def spy(self, sl):
+        seen.append((sl.start, sl.stop))
+        return forward_backward(self, sl)
+
+    monkeypatch.setattr(parity._Run, "forward_backward", spy)
+    net, port = _mlp(mx)
+    x = rng.normal(size=(14, 20)).astype("float32")  # 3 whole batches of 4, 2 samples left over
+    y = rng.normal(size=(14, 3))
+    assert parity.compare("mb", net, port, x, y=y, loss="l2", steps=5, batch_size=4).passed
+    assert seen == [(0, 4), (4, 8), (8, 12), (0, 4), (4, 8)]
+
+
 def test_compare_rejects_bad_arguments(mx, rng):
     net, port = _mlp(mx)
     x = rng.normal(size=(4, 20))

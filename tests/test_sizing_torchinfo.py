@@ -69,7 +69,20 @@ def nin() -> nn.Module:
     )  # fmt: skip
 
 
+def exam_mlp1() -> nn.Module:  # docs/exams/mlp-sizing.md, question 1
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(1200, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(),
+        nn.Linear(50, 20),
+    )  # fmt: skip
+
+
+def exam_mlp2() -> nn.Module:  # docs/exams/mlp-sizing.md, question 2
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 64 * 64, 100), nn.ReLU(), nn.Linear(100, 1))
+
+
 NETS = {
+    "exam_mlp1": (exam_mlp1, (1, 3, 20, 20)),
+    "exam_mlp2": (exam_mlp2, (1, 3, 64, 64)),
     "mlp": (mlp, (1, 1, 28, 28)),
     "lenet": (lenet, (1, 1, 28, 28)),
     "alexnet": (alexnet, (1, 1, 224, 224)),
@@ -78,7 +91,7 @@ NETS = {
 }
 
 
-def _bias_adds(net: nn.Module, shape: tuple[int, ...]) -> int:
+def _bias_adds(net: nn.Module, shape: tuple[int, ...], device: str = "cpu") -> int:
     """One addition per output value of every layer with a bias (what torchinfo adds to MACs)."""
     total = 0
 
@@ -93,7 +106,7 @@ def _bias_adds(net: nn.Module, shape: tuple[int, ...]) -> int:
         if isinstance(m, (nn.Conv2d, nn.Linear))
     ]
     with torch.no_grad():
-        net(torch.zeros(shape))
+        net(torch.zeros(shape, device=device))
     for h in handles:
         h.remove()
     return total
@@ -124,3 +137,58 @@ def test_analytic_counts_agree_with_torchinfo():
     assert sizing.dense_params(25088, 4096) == s.total_params
     assert sizing.dense_macs(25088, 4096) + 4096 == s.total_mult_adds
     assert math.prod(sizing.dense_shapes(25088, 4096)["weight"]) == dense.weight.numel()
+
+
+# docs/exams/vgg16.md: the paper's configurations A to E, built on the meta device (shapes only)
+VGG_CONFIGS = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "C": [64, 64, "M", 128, 128, "M", 256, 256, ("C1", 256), "M", 512, 512, ("C1", 512), "M",
+          512, 512, ("C1", 512), "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+          512, 512, 512, 512, "M"],
+}  # fmt: skip
+
+
+def vgg_meta(cfg: list) -> nn.Module:
+    layers, c = [], 3
+    with torch.device("meta"):
+        for v in cfg:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                k, out = (1, v[1]) if isinstance(v, tuple) else (3, v)
+                layers += [nn.Conv2d(c, out, k, padding=k // 2), nn.ReLU()]
+                c = out
+        head = nn.Sequential(
+            nn.Flatten(), nn.Linear(c * 7 * 7, 4096), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4096, 1000),
+        )  # fmt: skip
+    return nn.Sequential(nn.Sequential(*layers), head)
+
+
+@pytest.mark.parametrize("name", sorted(VGG_CONFIGS))
+def test_vgg_counts_agree_with_torchinfo_on_the_meta_device(name):
+    net, shape = vgg_meta(VGG_CONFIGS[name]).eval(), (1, 3, 224, 224)
+    summary = torchinfo.summary(net, input_size=shape, device="meta", verbose=0)
+    assert sizing.count_params(net) == summary.total_params
+    macs = sizing.count_macs(net, shape)
+    assert macs == summary.total_mult_adds - _bias_adds(net, shape, device="meta")
+    if name == "D":  # VGG16, as docs/exams/vgg16.md prints it
+        assert summary.total_params == 138_357_544 and round(macs / 1e9, 2) == 15.47
+
+
+def test_strided_conv_macs_agree_with_torchinfo():
+    """docs/d2l/ch6/6-3-padding-strides.md: a 3x3 convolution 16 -> 16 on 64x64, padding 1."""
+    for stride in (1, 2, 4):
+        conv = nn.Conv2d(16, 16, 3, stride=stride, padding=1)
+        s = torchinfo.summary(conv, input_size=(1, 16, 64, 64), verbose=0)
+        out = sizing.conv_output_size(64, 3, stride, 1)
+        assert sizing.conv_macs(16, 16, 3, out) + 16 * out * out == s.total_mult_adds
+
+
+def test_batchnorm_params_agree_with_torchinfo():
+    """docs/exams/batch-norm.md: batch norm over 100 units trains 2 x 100 parameters."""
+    bn = nn.BatchNorm1d(100)
+    s = torchinfo.summary(bn, input_size=(2, 100), verbose=0)
+    assert sizing.count_params(bn) == s.trainable_params == 200
