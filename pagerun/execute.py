@@ -22,7 +22,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import kernels
+from . import crosscheck, kernels
 from .parse import Block, parse_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,6 +184,9 @@ class PageRunner:
         self.compare_outputs = (
             kernels.outputs_comparable() if compare_outputs is None else compare_outputs
         )
+        # The cache key is taken from the files as they are when the page is read, so that an
+        # edit made while the page runs cannot label old results with the new code's key.
+        self._cache_file = self._cache_key_file()
         self.blocks = parse_page(self.path)
         self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
         self.results: list[BlockResult] = []
@@ -228,7 +231,7 @@ class PageRunner:
         try:
             code = compile(source, str(self.path), "exec")
             os.chdir(self.workdir)
-            with contextlib.redirect_stdout(stdout):
+            with contextlib.redirect_stdout(stdout), crosscheck.active():
                 exec(code, self.namespace)
         except BaseException as exc:  # noqa: BLE001 - report everything, including SystemExit
             if isinstance(exc, KeyboardInterrupt):
@@ -255,9 +258,13 @@ class PageRunner:
         return BlockResult(block.line, status, text, figures, seconds, error, parity)
 
     # --- cache shared by the tests and the site build ---------------------------------
-    def cache_file(self) -> Path:
+    def _cache_key_file(self) -> Path:
         digest = hashlib.sha256(self.path.read_bytes() + _source_digest().encode()).hexdigest()[:24]
         return CACHE / f"{self.path.stem}-{digest}.json"
+
+    def cache_file(self) -> Path:
+        """Where this page's results are cached: keyed by the page and code read at start."""
+        return self._cache_file
 
     def save(self) -> None:
         if self.done and all(r.status != "failed" for r in self.results):

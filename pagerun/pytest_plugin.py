@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from . import kernels
+from . import crosscheck, kernels
 from .execute import PageRunner, rewrite_outputs, text_only_mismatch
 from .inventory import rendered_python_blocks
 
@@ -73,6 +73,7 @@ class MarkdownPage(pytest.File):
             "seconds": 0.0,
             "ran": False,
             "failed": False,
+            "crosschecked": 0,
         }
         for i, block in enumerate(self.runner.blocks):
             yield BlockItem.from_parent(self, name=f"L{block.line}", index=i, rel=rel)
@@ -98,9 +99,10 @@ class BlockItem(pytest.Item):
     def runtest(self):
         runner: PageRunner = self.parent.runner
         t0 = time.perf_counter()
-        before = len(runner.results)
+        before, checks = len(runner.results), sum(crosscheck.CHECKS.values())
         result = runner.run_through(self.index)
         stats = _stats[self.rel]
+        stats["crosschecked"] += sum(crosscheck.CHECKS.values()) - checks
         stats["seconds"] += time.perf_counter() - t0 if len(runner.results) > before else 0.0
         stats["executed"] = sum(
             r.status == "passed" or text_only_mismatch(r.error) for r in runner.results
@@ -218,6 +220,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     )
     for rel, line, why in marked:
         tr.write_line(f"  not run in CI: {rel}:{line} ({why})")
+    counted = {rel: s["crosschecked"] for rel, s in sorted(ran.items()) if s["crosschecked"]}
+    tr.write_line(
+        f"companion.sizing counts cross-checked against torchinfo / MXNet shape inference: "
+        f"{sum(counted.values())} calls in {len(counted)} pages"
+    )
     if asserts_only:
         failed = sorted(rel for rel, s in ran.items() if s["failed"])
         which = (

@@ -204,3 +204,22 @@ def test_page_cache_key_follows_code_not_docstrings_or_layout(tmp_path, monkeypa
     digest(same)
     (tmp_path / "companion" / "new.py").write_text("X = 1\n")
     assert execute._source_digest() != base
+
+
+def test_results_are_cached_under_the_key_of_the_page_as_it_was_read(tmp_path, monkeypatch):
+    """A page (or code) edited while the page runs: its old results must not be found under the
+    new text's key."""
+    from pagerun import execute
+
+    monkeypatch.setattr(execute, "CACHE", tmp_path / "cache")
+    page = write(
+        tmp_path,
+        "```python\nwith open(__file__, 'a') as f:\n    f.write('edited while running\\n')\n```\n",
+    )
+    runner = PageRunner(page)
+    key_at_start = runner.cache_file()
+    runner.run_all()
+    runner.save()
+    assert key_at_start.exists()
+    assert PageRunner(page).cache_file() != key_at_start
+    assert not execute.load_or_run(page)[2]  # the edited page runs again, it is not "cached"
