@@ -26,14 +26,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from .data import _to_torch
+from .seeds import _check_seeds
 from .training import History, _check_common
-
-
-def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
-    seeds = tuple(seeds)
-    if not seeds or any(int(s) != s or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise ValueError(f"expected distinct non-negative integer seeds, got {seeds!r}")
-    return tuple(int(s) for s in seeds)
 
 
 def _check_no_running_stats(model: nn.Module) -> None:

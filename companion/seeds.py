@@ -16,6 +16,7 @@ another by more than the spread.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,15 +25,17 @@ from .training import seed_all
 MIN_SEEDS = 5
 
 
-def _check_seeds(seeds: Iterable[int], minimum: int) -> tuple[int, ...]:
+def _check_seeds(seeds: Iterable[int], minimum: int = 1) -> tuple[int, ...]:
+    """The seeds as a tuple of ints, or ValueError naming what was expected (also used by
+    ``companion.ensemble``)."""
     seeds = tuple(seeds)
     if len(seeds) < minimum:
         raise ValueError(f"expected at least {minimum} seeds, got {len(seeds)}: {seeds}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"expected distinct seeds, got {seeds}")
-    if any(not isinstance(s, int) or s < 0 for s in seeds):
-        raise ValueError(f"expected non-negative integer seeds, got {seeds}")
-    return seeds
+    if any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds
+    ) or len(set(seeds)) != len(seeds):
+        raise ValueError(f"expected distinct non-negative integer seeds, got {seeds!r}")
+    return tuple(int(s) for s in seeds)
 
 
 def _seed_label(seeds: Sequence[int]) -> str:

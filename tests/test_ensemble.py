@@ -101,7 +101,7 @@ def test_bad_input_names_the_expectation():
     x, y = _problem()
     with pytest.raises(ValueError, match="distinct non-negative integer seeds"):
         Ensemble(_mlp, [0, 0])
-    with pytest.raises(ValueError, match="distinct non-negative integer seeds"):
+    with pytest.raises(ValueError, match="at least 1 seeds, got 0"):
         Ensemble(_mlp, [])
     with pytest.raises(ValueError, match="with parameters"):
         Ensemble(nn.ReLU, [0])
