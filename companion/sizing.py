@@ -495,6 +495,13 @@ def _square(name: str, value: Any, module: Any) -> int:
     return int(value)
 
 
+def _torch_geometry(module: Any, names: tuple[str, ...]) -> list[int]:
+    """The named geometry attributes of a torch conv/pool layer, each one int (square)."""
+    if getattr(module, "ceil_mode", False):
+        raise ValueError(f"{module}: ceil_mode=True is not supported")
+    return [_square(name, getattr(module, name), module) for name in names]
+
+
 def layers_from_sequential(model: Any) -> list[Conv | Pool]:
     """Read the [`Conv`][] / [`Pool`][] geometry off a torch ``nn.Sequential`` (nested ones too).
 
@@ -519,34 +526,14 @@ def layers_from_sequential(model: Any) -> list[Conv | Pool]:
             layers.extend(layers_from_sequential(m))
         elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
             layers.append(
-                Conv(
-                    _square("kernel_size", m.kernel_size, m),
-                    _square("stride", m.stride, m),
-                    _square("padding", m.padding, m),
-                    _square("dilation", m.dilation, m),
-                )
+                Conv(*_torch_geometry(m, ("kernel_size", "stride", "padding", "dilation")))
             )
         elif isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-            if m.ceil_mode:
-                raise ValueError(f"{m}: ceil_mode=True is not supported")
             layers.append(
-                Pool(
-                    _square("kernel_size", m.kernel_size, m),
-                    _square("stride", m.stride, m),
-                    _square("padding", m.padding, m),
-                    _square("dilation", m.dilation, m),
-                )
+                Pool(*_torch_geometry(m, ("kernel_size", "stride", "padding", "dilation")))
             )
         elif isinstance(m, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
-            if m.ceil_mode:
-                raise ValueError(f"{m}: ceil_mode=True is not supported")
-            layers.append(
-                Pool(
-                    _square("kernel_size", m.kernel_size, m),
-                    _square("stride", m.stride, m),
-                    _square("padding", m.padding, m),
-                )
-            )
+            layers.append(Pool(*_torch_geometry(m, ("kernel_size", "stride", "padding"))))
         elif type(m).__name__ in _PASS_THROUGH:
             continue
         else:
