@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 from markdown.extensions.toc import slugify  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
+from hooks import offline  # noqa: E402
 from hooks.api_links import link_api  # noqa: E402
 from pagerun import kernels  # noqa: E402
 from pagerun.execute import load_or_run, text_only_mismatch  # noqa: E402
@@ -185,12 +186,6 @@ _MERMAID_LOADER = re.compile(
     re.S,
 )
 _EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>')
-_EXTERNAL = re.compile(
-    r'<script[^>]+src="(?:https?:)?//[^"]*"'
-    r'|<link\b(?=[^>]*rel="(?:stylesheet|preload|modulepreload|icon|preconnect)")[^>]*href="(?:https?:)?//[^"]*"'
-    r'|@import\s+url\(["\']?(?:https?:)?//|import\(["\'](?:https?:)?//',
-    re.I,
-)
 
 
 def on_post_page(output, page, config):
@@ -211,11 +206,7 @@ def on_post_build(config):
         out = site / src.relative_to(docs).with_suffix("") / f"{src.stem}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         jupytext.write(jupytext.read(src), out, fmt="ipynb")
-    remote = [
-        f"{p.relative_to(site)}: {m.group(0)}"
-        for p in site.rglob("*.html")
-        for m in _EXTERNAL.finditer(p.read_text(encoding="utf-8"))
-    ]
+    remote = offline.findings(site)
     if remote:
         raise PluginError(
             "the site must work offline, but pages load remote resources:\n"
