@@ -223,3 +223,28 @@ def test_results_are_cached_under_the_key_of_the_page_as_it_was_read(tmp_path, m
     assert key_at_start.exists()
     assert PageRunner(page).cache_file() != key_at_start
     assert not execute.load_or_run(page)[2]  # the edited page runs again, it is not "cached"
+
+
+MAX_COLUMNS = 88  # what a reader's notebook and the site's code blocks show without scrolling
+
+
+def long_code_lines(page: Path) -> list[str]:
+    """``line: length`` of every code line of the page's python blocks over MAX_COLUMNS."""
+    return [
+        f"{page.name}:{b.start + 2 + i}: {len(line)} columns"
+        for b in parse_page(page)
+        for i, line in enumerate(b.code.splitlines())
+        if len(line) > MAX_COLUMNS
+    ]
+
+
+def test_no_code_line_of_any_page_is_over_88_columns():
+    found = [hit for page in sorted(DOCS.rglob("*.md")) for hit in long_code_lines(page)]
+    assert not found, "code lines over 88 columns (wrap them):\n" + "\n".join(found[:40])
+
+
+def test_the_column_check_finds_a_long_line_inside_a_tab(tmp_path):
+    page = write(
+        tmp_path, '=== "PyTorch"\n\n    ```python\n    x = ' + "1 + " * 22 + "1\n    ```\n"
+    )
+    assert long_code_lines(page) == ["page.md:4: 93 columns"]
