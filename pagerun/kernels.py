@@ -1,11 +1,12 @@
 """Which CPU kernels the page code runs with: the one place where they are chosen.
 
-PyTorch, MKL, oneDNN and OpenBLAS pick their vectorised kernels by CPU at run time, and small
-training runs then differ in the printed digits from one CPU to the next. The outputs shown on the
-pages are written with the ``pinned`` set (AVX2, one thread) and reproduce on any x86-64 CPU with
-AVX2. The ``second`` set (no ATen vectorisation, MKL and oneDNN capped at AVX, so no fused
-multiply-add anywhere) rounds differently: the tests run every page under it too, with outputs not
-compared and every assert on, so that no claim rests on one CPU's rounding.
+PyTorch, MKL, oneDNN, OpenBLAS and numpy pick their vectorised kernels by CPU at run time, and
+small training runs then differ in the printed digits from one CPU to the next. The outputs shown
+on the pages are written with the ``pinned`` set (AVX2, one thread) and reproduce on any x86-64
+CPU with AVX2. The ``second`` set (no ATen vectorisation, MKL and oneDNN capped at AVX, so no fused
+multiply-add anywhere; numpy's loops below AVX2) rounds differently: the tests run every page
+under it too, with outputs not compared and every assert on, so that no claim rests on one CPU's
+rounding.
 
 Every entry point that runs page code applies a set before torch or mxnet is imported:
 ``./dev`` (``python -m pagerun.kernels exports SET``), ``conftest.py`` and the build hook.
@@ -15,8 +16,10 @@ no effect, which ``problem()`` detects inside the page runs.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +51,38 @@ TORCH_CAPABILITY = {"pinned": "AVX2", "second": "DEFAULT"}
 # OpenBLAS (numpy's and mxnet's) is pinned only where the environment does not choose already:
 # some machines set OPENBLAS_CORETYPE because older OpenBLAS builds misbehave on their CPU.
 OPENBLAS_DEFAULT = {"OPENBLAS_CORETYPE": "Haswell"}
+# numpy dispatches its own SIMD loops (sin, exp, ... ; AVX-512 ones use SVML) by CPU at import.
+# NPY_DISABLE_CPU_FEATURES turns features off, but only those this CPU has (numpy warns about
+# others), so the value is worked out per machine: the pinned set runs numpy at AVX2 at most,
+# the second set below AVX2 (no FMA).
+NPY_DISABLE = "NPY_DISABLE_CPU_FEATURES"
+NUMPY_OFF = {"pinned": ("AVX512",), "second": ("AVX512", "AVX2", "FMA3")}
+
+
+def _numpy_off(name: str) -> tuple[str, ...]:
+    return NUMPY_OFF.get(name, ())
+
+
+@functools.lru_cache(maxsize=1)
+def numpy_cpu_features() -> tuple[str, ...]:
+    """The SIMD features numpy finds on this CPU (asked in a fresh process, nothing disabled)."""
+    code = (
+        "import numpy as np\n"
+        "try:\n    from numpy._core._multiarray_umath import __cpu_features__ as f\n"
+        "except ImportError:\n    from numpy.core._multiarray_umath import __cpu_features__ as f\n"
+        "print(' '.join(k for k, v in f.items() if v))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != NPY_DISABLE}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    return tuple(out.stdout.split())
+
+
+def numpy_disabled(name: str) -> str:
+    """The value of NPY_DISABLE_CPU_FEATURES for set ``name`` on this CPU ('' for none)."""
+    off = _numpy_off(name)
+    return " ".join(f for f in numpy_cpu_features() if f.startswith(off)) if off else ""
 
 
 def cpu_runs_avx2() -> tuple[bool, str]:
@@ -88,6 +123,8 @@ def variables(name: str, environ: dict[str, str] | None = None) -> dict[str, str
         raise ValueError(f"expected a kernel set in {sorted(SETS)}, got {name!r}")
     environ = os.environ if environ is None else environ
     chosen = {ENV: name, **SETS[name]}
+    if name in NUMPY_OFF:
+        chosen[NPY_DISABLE] = numpy_disabled(name)
     chosen.update({k: v for k, v in OPENBLAS_DEFAULT.items() if k not in environ})
     return chosen
 
@@ -129,7 +166,22 @@ def problem() -> str:
                 f"torch runs {got} kernels (expected {TORCH_CAPABILITY[name]}: "
                 "torch chose its kernels before the kernel set was applied)"
             )
+    wrong += _numpy_problem(name)
     return f"CPU kernels not as set {name!r}: " + "; ".join(wrong) if wrong else ""
+
+
+def _numpy_problem(name: str) -> list[str]:
+    """numpy's SIMD features that are on although set ``name`` turns them off."""
+    umath = sys.modules.get("numpy.core._multiarray_umath") or sys.modules.get(
+        "numpy._core._multiarray_umath"
+    )
+    off = _numpy_off(name)
+    if umath is None or not off:
+        return []
+    on = sorted(k for k, v in umath.__cpu_features__.items() if v and k.startswith(off))
+    if not on:
+        return []
+    return [f"numpy runs {' '.join(on)} loops ({NPY_DISABLE} was set after numpy was imported)"]
 
 
 def describe() -> str:
@@ -150,7 +202,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["exports"]:
         name = argv[1] if len(argv) > 1 else default_set()
         for key, value in variables(name).items():
-            print(f"export {key}={value}")
+            print(f"export {key}={shlex.quote(value)}")
         return 0
     if argv[:1] == ["check"]:
         ok, why = cpu_runs_avx2()

@@ -116,3 +116,38 @@ def test_a_cpu_that_cannot_run_avx2_gets_the_unpinned_set(monkeypatch):
     assert kernels.apply("pinned") == "unpinned"
     assert not kernels.outputs_comparable()
     assert kernels.describe().startswith("CPU kernels: not pinned (this CPU is arm64")
+
+
+def test_numpy_runs_without_the_features_the_set_turns_off():
+    from numpy.core._multiarray_umath import __cpu_features__
+
+    name = os.environ[kernels.ENV]
+    off = kernels.NUMPY_OFF.get(name, ())
+    on = [k for k, v in __cpu_features__.items() if v and k.startswith(off)] if off else []
+    assert on == []
+
+
+@pytest.mark.skipif("FMA3" not in kernels.numpy_cpu_features(), reason="numpy has no FMA3 here")
+def test_numpy_features_turned_off_after_numpy_was_imported_are_detected():
+    code = textwrap.dedent("""
+        import os, numpy
+        from pagerun import kernels
+        os.environ.update(kernels.variables("second"))
+        print(kernels.problem())
+    """)
+    env = {k: v for k, v in os.environ.items() if k != kernels.NPY_DISABLE}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=kernels.__file__.rsplit("/pagerun/", 1)[0],
+        check=True,
+    ).stdout
+    assert "numpy runs" in out and "NPY_DISABLE_CPU_FEATURES was set after numpy" in out
+
+
+def test_exports_quote_a_value_with_spaces(monkeypatch, capsys):
+    monkeypatch.setattr(kernels, "numpy_disabled", lambda name: "FMA3 AVX2")
+    assert kernels.main(["exports", "second"]) == 0
+    assert f"export {kernels.NPY_DISABLE}='FMA3 AVX2'" in capsys.readouterr().out.splitlines()
