@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from . import crosscheck, kernels
+from . import crosscheck, kernels, schedule
 from .execute import PageRunner, rewrite_outputs, text_only_mismatch
 from .inventory import rendered_python_blocks
 
@@ -48,6 +48,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # Files are handed to the xdist workers longest first (pagerun.schedule), not by test count.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
     if config.getoption("update_outputs") and not kernels.outputs_comparable():
         raise pytest.UsageError(
             "--update-outputs writes the outputs shown on the pages, which are written with the "
@@ -177,18 +180,30 @@ def pytest_collection_modifyitems(session, config, items):
             selected[item.rel] = selected.get(item.rel, 0) + 1
     if config.getoption("update_outputs"):  # a rewrite run checks nothing, it writes
         items[:] = [i for i in items if not isinstance(i, InventoryItem)]
-        return
-    items[:] = [
-        i
-        for i in items
-        if not isinstance(i, InventoryItem) or selected.get(i.rel) == _stats[i.rel]["blocks"]
-    ]
+    else:
+        items[:] = [
+            i
+            for i in items
+            if not isinstance(i, InventoryItem) or selected.get(i.rel) == _stats[i.rel]["blocks"]
+        ]
+    items[:] = schedule.longest_first(items)
+
+
+_seconds: dict[str, float] = {}  # file -> seconds of its tests in this run (the controller's)
+
+
+def pytest_runtest_logreport(report):
+    if report.nodeid:
+        f = schedule.file_of(report.nodeid)
+        _seconds[f] = _seconds.get(f, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand the pages it ran to the controller
         workeroutput[_STATS_KEY] = json.dumps({k: v for k, v in _stats.items() if v["ran"]})
+    elif session.config.rootpath == schedule.ROOT:  # not a test's run of a page it wrote
+        schedule.record(_seconds)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown when xdist is not loaded
