@@ -126,7 +126,7 @@ for name, value in [("W2_updated", W2_updated), ("b2_updated", b2_updated),
     show(name, value)
 
 # %% [markdown]
-# ## Check: PyTorch autograd and `torch.optim.SGD`
+# ## Check: PyTorch autograd and torch.optim.SGD
 #
 # The same computation in PyTorch, with the same parameters in float64. The forward pass gives
 # `a`, `z`, `y` and the loss; `retain_grad()` keeps the gradients autograd computes for the
