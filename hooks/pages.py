@@ -7,6 +7,8 @@
   output of this run below them.
 - ``corrections.md``: ``<!-- corrections -->`` becomes the list of every ``Correction:``
   admonition of the site.
+- ``<!-- exercise-index -->`` and ``<!-- coverage -->`` become the exercise index and the
+  coverage sentence (``hooks/exercises.py``), read off the pages at build time.
 - ``<!-- parity-report -->`` becomes the table of every MXNet/PyTorch comparison the pages ran.
 - Exercise notebooks (jupytext ``.py`` sources) are also written to the site as ``.ipynb``.
 - After the build, the site is checked for requests to other hosts (``hooks/offline.py``) and
@@ -31,7 +33,7 @@ if str(ROOT) not in sys.path:
 from markdown.extensions.toc import slugify  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
-from hooks import links, offline  # noqa: E402
+from hooks import exercises, links, offline  # noqa: E402
 from hooks.api_links import link_api  # noqa: E402
 from pagerun import kernels  # noqa: E402
 from pagerun.execute import load_or_run, text_only_mismatch  # noqa: E402
@@ -93,6 +95,11 @@ def on_page_markdown(markdown, page, config, files):
     markdown = "\n".join(lines)
     if "<!-- corrections -->" in markdown:
         markdown = markdown.replace("<!-- corrections -->", _corrections_list(files, page))
+    if "<!-- exercise-index -->" in markdown or "<!-- coverage -->" in markdown:
+        rows = exercises.all_rows(Path(config["docs_dir"]), _parity_lines())
+        index = exercises.index_markdown(rows, lambda src, anchor: _link(src, anchor, page))
+        markdown = markdown.replace("<!-- exercise-index -->", index)
+        markdown = markdown.replace("<!-- coverage -->", exercises.coverage_sentence(rows))
     if "<!-- parity-report -->" in markdown:
         markdown = markdown.replace("<!-- parity-report -->", _parity_table(files, page))
     return markdown
@@ -111,6 +118,19 @@ def on_page_content(html_text, page, config, files):
 def _rel(target: str, page) -> str:
     here = Path(page.file.src_uri).parent
     return Path(*([".."] * len(here.parts)), target).as_posix() if here.parts else target
+
+
+def _link(src: str, anchor: str, page) -> str:
+    """A relative link from ``page`` to a heading of the page ``src``."""
+    return _rel(src, page) + (f"#{anchor}" if anchor else "")
+
+
+def _parity_lines() -> dict[str, set[int]]:
+    """The 0-based lines of the blocks that ran a parity comparison in this build, by page."""
+    return {
+        src: {block.start for block, result in zip(*run) if result.parity}
+        for src, run in _runs.items()
+    }
 
 
 _EXPLICIT_ID = re.compile(r"\s*\{#(?P<id>[\w-]+)\}\s*$")
