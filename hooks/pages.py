@@ -110,9 +110,22 @@ def on_page_content(html_text, page, config, files):
         html_text = link_api(html_text)
     for i, svg in enumerate(getattr(page, "companion_figures", [])):
         html_text = html_text.replace(
-            f"<p>@@companion-figure-{i}@@</p>", f'<figure class="companion-figure">{svg}</figure>'
+            f"<p>@@companion-figure-{i}@@</p>",
+            f'<figure class="{figure_classes(svg)}">{svg}</figure>',
         )
     return html_text
+
+
+_SVG_WIDTH = re.compile(r'<svg[^>]*\swidth="(?P<pt>[\d.]+)pt"')
+WIDE_FIGURE_PT = 500  # two panels side by side: on a phone they scroll instead of shrinking
+
+
+def figure_classes(svg: str) -> str:
+    """``companion-figure``, plus ``companion-figure--wide`` for a figure wider than
+    ``WIDE_FIGURE_PT`` points (its labels would be unreadable at a phone's width)."""
+    m = _SVG_WIDTH.search(svg)
+    wide = m is not None and float(m.group("pt")) > WIDE_FIGURE_PT
+    return "companion-figure companion-figure--wide" if wide else "companion-figure"
 
 
 def _rel(target: str, page) -> str:

@@ -95,3 +95,13 @@ Then `sizing.count_macs`, `seeds.over_seeds` and `sizing.dense_params`, linked h
         ("companion.seeds.over_seeds", "seeds.over_seeds"),
         ("companion.sizing.dense_params", "sizing.dense_params"),
     ]
+
+
+def test_a_wide_figure_is_marked_so_that_it_scrolls_on_a_phone():
+    from hooks.pages import figure_classes
+
+    assert figure_classes('<svg width="712.5pt" height="250pt">') == (
+        "companion-figure companion-figure--wide"
+    )
+    assert figure_classes('<svg width="385.8pt" height="238pt">') == "companion-figure"
+    assert figure_classes("<svg viewBox='0 0 10 10'>") == "companion-figure"
