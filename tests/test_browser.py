@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     # Belt and braces: no name but the loopback resolves, whatever routing misses.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-TABS_IN_PARALLEL = 4
+TABS_IN_PARALLEL = 1
 CHAPTER_PAGE = "d2l/ch4/4-1-mlp/"
 OTHER_TABBED_PAGE = "d2l/ch6/6-1-conv-layer/"
 
@@ -211,9 +211,10 @@ def content_problems(facts: dict) -> list[str]:
     return problems
 
 
-async def check_page(context, base: str, url: str) -> list[str]:  # noqa: ANN001
-    """Open one page in its own tab; everything wrong with it, ``url: problem`` each."""
+async def check_page(browser: Browser, base: str, url: str) -> list[str]:
+    """Open one page in a fresh context; everything wrong with it, ``url: problem`` each."""
     recorder = Recorder(base)
+    context = await browser.context()
     page = await context.new_page()
     await recorder.attach(page)
     try:
@@ -223,23 +224,19 @@ async def check_page(context, base: str, url: str) -> list[str]:  # noqa: ANN001
         else:
             recorder.problems = [p for p in recorder.problems if not p.startswith("HTTP 404")]
     finally:
-        await page.close()
+        await context.close()
     return [f"{url or '/'}: {problem}" for problem in recorder.problems]
 
 
 async def check_pages(browser: Browser, base: str, urls: list[str]) -> list[str]:
-    """Every page, a few tabs at a time in one context; all problems found."""
-    context = await browser.context()
+    """Every page, a few tabs at a time; all problems found."""
     limit = asyncio.Semaphore(TABS_IN_PARALLEL)
 
     async def one(url: str) -> list[str]:
         async with limit:
-            return await check_page(context, base, url)
+            return await check_page(browser, base, url)
 
-    try:
-        results = await asyncio.gather(*(one(url) for url in urls))
-    finally:
-        await context.close()
+    results = await asyncio.gather(*(one(url) for url in urls))
     return [problem for problems in results for problem in problems]
 
 
