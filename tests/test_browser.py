@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     # Belt and braces: no name but the loopback resolves, whatever routing misses.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-TABS_IN_PARALLEL = 1
+TABS_IN_PARALLEL = 4
 CHAPTER_PAGE = "d2l/ch4/4-1-mlp/"
 OTHER_TABBED_PAGE = "d2l/ch6/6-1-conv-layer/"
 
@@ -211,6 +211,13 @@ def content_problems(facts: dict) -> list[str]:
     return problems
 
 
+async def settled(page, url: str) -> None:  # noqa: ANN001
+    """Open ``url`` and wait for the load event, the theme's scripts and a quiet network."""
+    await page.goto(url, wait_until="load")
+    await page.wait_for_function("() => document.readyState === 'complete'")
+    await page.wait_for_load_state("networkidle")
+
+
 async def check_page(browser: Browser, base: str, url: str) -> list[str]:
     """Open one page in a fresh context; everything wrong with it, ``url: problem`` each."""
     recorder = Recorder(base)
@@ -218,7 +225,7 @@ async def check_page(browser: Browser, base: str, url: str) -> list[str]:
     page = await context.new_page()
     await recorder.attach(page)
     try:
-        await page.goto(base + url, wait_until="networkidle")
+        await settled(page, base + url)
         if not url.endswith("404.html"):  # the 404 page is served with status 404
             recorder.problems += content_problems(await page.evaluate(PAGE_FACTS_JS))
         else:
@@ -325,11 +332,11 @@ async def tab_choice_persists(browser: Browser, base: str) -> tuple[str, str, st
     """The first tab shown, then the tab shown on another page after picking PyTorch."""
     context = await browser.context()
     page = await context.new_page()
-    await page.goto(base + CHAPTER_PAGE, wait_until="networkidle")
+    await settled(page, base + CHAPTER_PAGE)
     before = await selected_tab(page)
     await page.locator(".tabbed-labels > label", has_text="PyTorch").first.click()
     here = await selected_tab(page)
-    await page.goto(base + OTHER_TABBED_PAGE, wait_until="networkidle")
+    await settled(page, base + OTHER_TABBED_PAGE)
     there = await selected_tab(page)
     await context.close()
     return before, here, there
@@ -346,9 +353,10 @@ async def search_results(browser: Browser, base: str, word: str) -> int:
     page = await context.new_page()
     recorder = Recorder(base)
     await recorder.attach(page)
-    await page.goto(base, wait_until="networkidle")
-    await page.locator("label[for=__search]").first.click()
-    await page.locator("input[data-md-component=search-query]").fill(word)
+    await settled(page, base)
+    query = page.locator("input[data-md-component=search-query]")
+    await query.click()
+    await query.fill(word)
     items = page.locator(".md-search-result__item")
     try:
         await items.first.wait_for(timeout=10_000)
@@ -370,11 +378,11 @@ async def color_schemes(browser: Browser, base: str) -> list[str]:
     context = await browser.context(color_scheme="light")
     page = await context.new_page()
     scheme = "() => document.body.getAttribute('data-md-color-scheme')"
-    await page.goto(base, wait_until="networkidle")
+    await settled(page, base)
     seen = [await page.evaluate(scheme)]
     await page.locator("label[title='Switch to dark mode']:visible").click()
     seen.append(await page.evaluate(scheme))
-    await page.goto(base + CHAPTER_PAGE, wait_until="networkidle")
+    await settled(page, base + CHAPTER_PAGE)
     seen.append(await page.evaluate(scheme))
     await context.close()
     return seen
@@ -398,7 +406,7 @@ async def take_screenshots(browser: Browser, base: str, out: Path) -> list[Path]
             color_scheme=scheme, viewport={"width": width, "height": 1600}
         )
         page = await context.new_page()
-        await page.goto(base + url, wait_until="networkidle")
+        await settled(page, base + url)
         written.append(out / f"{name}.png")
         await page.screenshot(path=written[-1])
         await context.close()
