@@ -1,9 +1,9 @@
 """The built site in a real browser: Playwright for Python driving Debian's chromium.
 
-Runs in its own stage of ``./dev test`` after the site is built (``./dev browser`` runs it
-alone); pytest collects it only with ``--browser-site DIR``. The site is served on 127.0.0.1
-under its ``site_url`` path by a server this module starts. Every request the browser makes is
-recorded; any to another host is aborted before it leaves, so the suite stays offline.
+Runs in its own stage of ``./dev test`` after the site is built (``./dev browser`` runs
+it alone); pytest collects it only with ``--browser-site DIR``. The site is served on
+127.0.0.1 under its ``site_url`` path by a server this module starts. Every request the
+browser makes is recorded; any to another host is aborted before it leaves.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-playwright_api = pytest.importorskip("playwright.async_api")
+from playwright import async_api as playwright_api
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +49,8 @@ PAGE_FACTS_JS = """() => {
   prose.querySelectorAll('pre, code, script, style, textarea, .katex')
        .forEach(e => e.remove());
   const text = prose.textContent;
-  const blocks = [...content.querySelectorAll('pre')].filter(p => p.querySelector('code'));
+  const blocks = [...content.querySelectorAll('pre')]
+                   .filter(p => p.querySelector('code'));
   return {
     raw: ['\\\\(', '\\\\[', '$$'].filter(d => text.includes(d)),
     arithmatex: content.querySelectorAll('.arithmatex').length,
@@ -69,7 +69,7 @@ PAGE_FACTS_JS = """() => {
 
 
 def site_path() -> str:
-    """The path part of mkdocs.yml's ``site_url`` (``/dl-companion/``): the site is served there."""
+    """The path part of mkdocs.yml's ``site_url`` (``/dl-companion/``): served there."""
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     match = re.search(r"^site_url:\s*(\S+)", text, re.MULTILINE)
     path = urlsplit(match.group(1)).path if match else "/"
@@ -77,7 +77,7 @@ def site_path() -> str:
 
 
 def page_urls(site: Path) -> list[str]:
-    """Every HTML page of the built site, as the path a reader opens (``dir/`` for index)."""
+    """Every HTML page of the built site, as the path a reader opens (``dir/``)."""
     urls = []
     for html in sorted(site.rglob("*.html")):
         rel = html.relative_to(site).as_posix()
@@ -99,7 +99,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @contextmanager
 def serve(directory: Path, prefix: str) -> Iterator[str]:
-    """Serve ``directory`` at ``http://127.0.0.1:PORT{prefix}``; yields that base URL."""
+    """Serve ``directory`` at ``http://127.0.0.1:PORT{prefix}``; yields that URL."""
     handler = type("Handler", (_QuietHandler,), {"prefix": prefix})
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(directory))
@@ -114,7 +114,7 @@ def serve(directory: Path, prefix: str) -> Iterator[str]:
 
 
 def chromium_executable() -> str:
-    """The browser ./dev found (``COMPANION_CHROMIUM``), else Debian's; CI fails without one."""
+    """The browser ./dev found (``COMPANION_CHROMIUM``), else Debian's; CI fails without."""
     for candidate in (os.environ.get("COMPANION_CHROMIUM"), "/usr/bin/chromium"):
         if candidate and Path(candidate).is_file():
             return candidate
@@ -150,7 +150,7 @@ class Browser:
 
 
 class Recorder:
-    """Every request of one page; only the site's own are let through, the rest aborted."""
+    """Every request of one page; the site's own are let through, the rest aborted."""
 
     def __init__(self, base: str) -> None:
         self.base = base
