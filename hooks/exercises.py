@@ -77,9 +77,29 @@ def _add_line(out: list[Section], line: str) -> None:
     if m := CORRECTION.match(line):
         for section in {id(s): s for s in (out[0], out[-1])}.values():
             section.corrections.append(m.group("summary").strip())
-    elif line.strip() and not line.lstrip().startswith(("#", "===", "%%")):
+    elif _is_prose(line):
         for section in {id(s): s for s in (out[0], out[-1])}.values():
             section.words += len(line.split())
+
+
+_NOT_ANSWER = ("#", "===", "%%", "!!!", "???", "<!--", "```")
+_RESTATED = re.compile(r"^\s*([*_]).+\1\s*$")  # the question restated, in italics
+
+
+def _is_prose(line: str) -> bool:
+    """A line that can be part of an answer: not a heading, tab, admonition title, comment,
+    or the italic restatement of the question every answer starts with."""
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(_NOT_ANSWER) and not _RESTATED.match(line)
+
+
+def heading_for(prefix: str, title: str) -> bool:
+    """``title`` is the heading of the question listed as ``prefix``: ``Question 1`` matches
+    ``Question 1 — ...`` but not ``Question 10`` or ``Question 1.1``."""
+    if not title.startswith(prefix):
+        return False
+    rest = title[len(prefix) :]
+    return not rest or not (rest[0].isalnum() or rest[0] == "." and not prefix.endswith("."))
 
 
 @dataclass
@@ -128,7 +148,7 @@ def exam_rows(texts: dict[str, str], parity: dict[str, set[int]]) -> list[Row]:
         for page, prefixes in pages.items():
             found = sections(page, texts[page]) if page in texts else []
             for prefix in prefixes:
-                s = next((s for s in found if s.anchor and s.title.startswith(prefix)), None)
+                s = next((s for s in found if s.anchor and heading_for(prefix, s.title)), None)
                 if prefix == "" and found:
                     s = found[0]
                 rows.append(_row(group, prefix or page, prefix, s, texts, parity))
@@ -147,7 +167,8 @@ def load() -> dict:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell: a norm ``\\|`` as ``\\Vert`` (a pipe would end the cell)."""
+    return text.replace("\\|", "\\Vert ").replace("|", "\\|").replace("\n", " ")
 
 
 def _mark(ok: bool) -> str:

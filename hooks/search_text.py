@@ -38,6 +38,7 @@ SYMBOLS = {
 }  # fmt: skip
 SPACING = {"quad": " ", "qquad": " ", ",": " ", ";": " ", "!": "", " ": " "}
 FRAC = re.compile(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}")
+SCRIPT = re.compile(r"([\^_])\{([^{}]*)\}")  # e^{-x}
 WRAPPED = re.compile(r"\\(?![dt]?frac\b)([A-Za-z]+)\{([^{}]*)\}")  # \\sqrt{d}, \\mathbf{W}
 COMMAND = re.compile(r"\\([A-Za-z]+|[,;! ])")
 
@@ -48,7 +49,9 @@ def plain(tex: str) -> str:
     while previous != tex:  # innermost groups first
         previous = tex
         tex = WRAPPED.sub(lambda m: _command(m.group(1)) + m.group(2), tex)
-        tex = FRAC.sub(r"\1/\2", tex)
+        tex = SCRIPT.sub(lambda m: m.group(1) + _grouped(m.group(2)), tex)
+        tex = FRAC.sub(lambda m: f"{_grouped(m.group(1))}/{_grouped(m.group(2))}", tex)
+    tex = tex.replace("&amp;", "&").replace("\\\\", " ").replace("\\{", "(").replace("\\}", ")")
     text = COMMAND.sub(lambda m: _command(m.group(1)), tex).replace("{", "").replace("}", "")
     return re.sub(r"\s+", " ", text.replace("&", " ").replace("\\\\", " ")).strip()
 
@@ -58,6 +61,11 @@ _DROPPED = {
     "hat", "vec", "bar", "tilde", "left", "right", "big", "Big", "bigg", "Bigg", "begin",
     "end", "displaystyle", "limits",
 }  # fmt: skip
+
+
+def _grouped(text: str) -> str:
+    """A fraction's part or a script: in parentheses when it is more than one symbol."""
+    return text if len(text.strip()) <= 1 or re.fullmatch(r"\\?\w+", text.strip()) else f"({text})"
 
 
 def _command(name: str) -> str:

@@ -78,3 +78,21 @@ def test_the_site_and_readme_state_the_coverage_the_pages_have():
     assert sentence in readme
     assert "<!-- coverage -->" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
     assert all(r.answered for r in rows), [r.item for r in rows if not r.answered]
+
+
+def test_a_restated_question_comment_or_admonition_title_is_not_an_answer():
+    for body in ("*Compute the derivative of the tanh.*", "<!-- TODO: answer to be written -->",
+                 '!!! note "Not answered yet"'):  # fmt: skip
+        page = f"# x\n\n## Exercise 4.1.1 — t\n\n{body}\n"
+        assert not rows_of({"d2l/x.md": page})["4.1.1"].answered, body
+
+
+def test_an_exam_prefix_matches_its_own_question_only():
+    assert exercises.heading_for("Question 1", "Question 1 — gradients")
+    assert not exercises.heading_for("Question 1", "Question 10 — other")
+    assert not exercises.heading_for("Question 1", "Question 1.1 — a sub-question")
+    assert exercises.heading_for("1.", "1. What is a receptive field?")
+
+
+def test_a_norm_in_a_heading_does_not_break_the_table():
+    assert exercises._cell(r"$\|w\|^2$ or |x|") == r"$\Vert w\Vert ^2$ or \|x\|"

@@ -55,6 +55,10 @@ def test_a_navigation_title_is_the_pages_title(title, rel):
     assert title == page_title(DOCS / rel), f"mkdocs.yml nav title of {rel}"
 
 
+def test_the_titles_checked_are_the_navigation():
+    assert len([e for e in NAV if e[0]]) > 50  # an empty nav must not pass by checking nothing
+
+
 def test_every_page_is_in_the_navigation():
     pages = {
         p.relative_to(DOCS).as_posix()

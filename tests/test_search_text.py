@@ -12,9 +12,11 @@ from hooks import search_text
     [
         (r"d/2", "d/2"),
         (r"\mathbf{W}^\top x", "W^⊤ x"),
-        (r"\frac{\partial L}{\partial w}", "∂ L/∂ w"),
+        (r"\frac{\partial L}{\partial w}", "(∂ L)/(∂ w)"),
+        (r"\frac{1}{1+e^{-x}}", "1/(1+e^(-x))"),
+        (r"a &amp; b \\ \{c\}", "a b (c)"),
         (r"\sigma(\lambda \eta)", "σ(λ η)"),
-        (r"\tfrac{1}{\sqrt{d}}", "1/√d"),
+        (r"\tfrac{1}{\sqrt{d}}", "1/(√d)"),
         (r"\log p \quad \text{and} \quad \operatorname{softmax}(z)", "log p and softmax(z)"),
         (r"a \le b \approx c", "a ≤ b ≈ c"),
     ],
