@@ -74,11 +74,12 @@ def sections(page: str, text: str) -> list[Section]:
 
 
 def _add_line(out: list[Section], line: str) -> None:
-    if m := CORRECTION.match(line):
-        for section in {id(s): s for s in (out[0], out[-1])}.values():
+    """Count a line for the page (``out[0]``) and for the H2 it is under (``out[-1]``)."""
+    under = [out[0]] if len(out) == 1 else [out[0], out[-1]]
+    for section in under:
+        if m := CORRECTION.match(line):
             section.corrections.append(m.group("summary").strip())
-    elif _is_prose(line):
-        for section in {id(s): s for s in (out[0], out[-1])}.values():
+        elif _is_prose(line):
             section.words += len(line.split())
 
 

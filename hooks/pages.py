@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from markdown.extensions.toc import slugify  # noqa: E402
 from mkdocs.exceptions import PluginError  # noqa: E402
 
 from hooks import exercises, links, offline  # noqa: E402
 from hooks.api_links import link_api  # noqa: E402
+from hooks.exercises import CORRECTION, HEADING, heading_anchor  # noqa: E402
 from pagerun import kernels  # noqa: E402
 from pagerun.execute import load_or_run, text_only_mismatch  # noqa: E402
 
@@ -43,8 +43,6 @@ kernels.apply()  # before the pages import torch: the set ./dev chose, else the 
 log = logging.getLogger("mkdocs.hooks.pages")
 
 _runs: dict[str, tuple] = {}  # src_uri -> (blocks, results)
-_CORRECTION = re.compile(r'^\s*(?:!!!|\?\?\?\+?)\s+\S+\s+"Correction:\s*(?P<summary>[^"]*)"', re.M)
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
 def _markdown_pages(files) -> list:
@@ -146,16 +144,6 @@ def _parity_lines() -> dict[str, set[int]]:
     }
 
 
-_EXPLICIT_ID = re.compile(r"\s*\{#(?P<id>[\w-]+)\}\s*$")
-
-
-def _heading_anchor(heading: str) -> tuple[str, str]:
-    """(text, anchor) of a heading: its explicit ``{#id}`` if it has one, else the slug."""
-    if m := _EXPLICIT_ID.search(heading):
-        return heading[: m.start()], m.group("id")
-    return heading, slugify(heading, "-")
-
-
 def _corrections_list(files, page) -> str:
     rows = []
     for f in _markdown_pages(files):
@@ -170,11 +158,11 @@ def _corrections_list(files, page) -> str:
                 fence = not fence
             if fence:
                 continue
-            if m := _HEADING.match(line):
-                heading, anchor = _heading_anchor(m.group(2))
+            if m := HEADING.match(line):
+                heading, anchor = heading_anchor(m.group(2))
                 if len(m.group(1)) == 1:
                     title = heading
-            if m := _CORRECTION.match(line):
+            if m := CORRECTION.match(line):
                 where = heading if heading else title
                 cell = [text.replace("|", "\\|") for text in (title, where, m.group("summary"))]
                 rows.append(

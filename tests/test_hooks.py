@@ -3,19 +3,19 @@ import re
 import markdown
 
 from hooks.api_links import api_index, link_api
-from hooks.pages import _heading_anchor
+from hooks.exercises import heading_anchor
 from pagerun.inventory import _site_markdown_config
 
 
 def test_heading_anchor_uses_an_explicit_id():
-    assert _heading_anchor("Question 4 — why batch norm regularizes {#why-bn}") == (
+    assert heading_anchor("Question 4 — why batch norm regularizes {#why-bn}") == (
         "Question 4 — why batch norm regularizes",
         "why-bn",
     )
 
 
 def test_heading_anchor_slugifies_otherwise():
-    assert _heading_anchor("Exercise 4.6.1 — Changing the rates") == (
+    assert heading_anchor("Exercise 4.6.1 — Changing the rates") == (
         "Exercise 4.6.1 — Changing the rates",
         "exercise-461-changing-the-rates",
     )
