@@ -22,7 +22,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import crosscheck, kernels
+from . import crosscheck, frameworks, kernels
 from .parse import Block, parse_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +178,9 @@ def _reset_global_state() -> None:
 class PageRunner:
     """Executes the blocks of one page, in file order, in one namespace."""
 
-    def __init__(self, path: Path | str, compare_outputs: bool | None = None):
+    def __init__(
+        self, path: Path | str, compare_outputs: bool | None = None, notebook_order: bool = False
+    ):
         self.path = Path(path).resolve()
         # Outputs were written with the pinned kernels: other kernel sets check asserts only.
         self.compare_outputs = (
@@ -189,19 +191,35 @@ class PageRunner:
         self._cache_file = self._cache_key_file()
         self.blocks = parse_page(self.path)
         self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
-        self.results: list[BlockResult] = []
+        # Notebook order: the PyTorch notebook's blocks first, with mxnet hidden, then the rest.
+        self.order, self.hidden_mxnet = list(range(len(self.blocks))), 0
+        if notebook_order:
+            self.order, self.hidden_mxnet = frameworks.run_order(self.path, self.blocks)
+        self._done: dict[int, BlockResult] = {}
         self.workdir = tempfile.mkdtemp(prefix="pagerun-")
         self.failed_at: int | None = None
 
     @property
+    def results(self) -> list[BlockResult]:
+        """Results of the blocks run so far, in page order."""
+        return [self._done[i] for i in sorted(self._done)]
+
+    @property
     def done(self) -> bool:
-        return len(self.results) == len(self.blocks)
+        return len(self._done) == len(self.blocks)
 
     def run_through(self, index: int) -> BlockResult:
-        """Run every block up to and including ``index`` that has not run yet; return its result."""
-        while len(self.results) <= index:
-            self.results.append(self._run(self.blocks[len(self.results)]))
-        return self.results[index]
+        """Run every block before ``index`` in the run order that has not run yet, then ``index``;
+        return its result."""
+        while index not in self._done:
+            step = len(self._done)
+            nxt = self.order[step]
+            hide = (
+                frameworks.mxnet_hidden() if step < self.hidden_mxnet else contextlib.nullcontext()
+            )
+            with hide:
+                self._done[nxt] = self._run(self.blocks[nxt])
+        return self._done[index]
 
     def run_all(self) -> list[BlockResult]:
         if self.blocks:
@@ -217,7 +235,7 @@ class PageRunner:
                 "failed",
                 error=f"not run: an earlier block of this page failed (line {self.failed_at})",
             )
-        if not self.results:
+        if not self._done:
             _reset_global_state()
             wrong_kernels = kernels.problem()
             if wrong_kernels:

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .parse import Block
+from .parse import BOTH_FRAMEWORKS, Block
 
 FRAMEWORKS = ("pytorch", "mxnet")
 TAB_TITLES = {"PyTorch": "pytorch", "MXNet": "mxnet"}
-BOTH = "both-frameworks"
+BOTH = BOTH_FRAMEWORKS
 ROOT = Path(__file__).resolve().parent.parent
 
 _TAB = re.compile(r'^(?P<indent> *)===\+?\s+"(?P<title>[^"]*)"')

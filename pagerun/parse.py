@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 PYTHON_LANGS = {"python", "py", "python3"}
 NOT_IN_CI = {"needs-gpu": "needs a GPU", "needs-network": "needs the network"}
 LIVE_OUTPUT = "live-output"
+BOTH_FRAMEWORKS = "both-frameworks"  # a parity check: in neither framework's notebook
 OUTPUT_LANG = "output"
 
 _CONTAINER = re.compile(r"^(?P<indent> *)(===|!!!|\?\?\?\+?)\s")
@@ -136,7 +137,7 @@ def parse_page(path: Path | str) -> list[Block]:
         lang, classes = _parse_info(tok.info, where)
         indent = re.match(r" *", lines[start]).group(0)
         if lang in PYTHON_LANGS:
-            unknown = classes - set(NOT_IN_CI) - {LIVE_OUTPUT}
+            unknown = classes - set(NOT_IN_CI) - {LIVE_OUTPUT, BOTH_FRAMEWORKS}
             if unknown:
                 raise PageError(f"{where}: unknown class(es) {sorted(unknown)} on a python block")
             previous = Block(path, start, end, indent, tok.info, classes, tok.content)

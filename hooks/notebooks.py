@@ -1,0 +1,181 @@
+"""MkDocs hook: every page with code offers a PyTorch and an MXNet notebook (``.ipynb``).
+
+A framework's notebook (:func:`page_notebook`) is the page's prose as markdown cells (content
+tab and admonition indentation removed, the other framework's tabs dropped) and its code cells
+are the shared blocks plus that framework's tab blocks (``pagerun.frameworks.notebook_blocks``),
+with the outputs of the build's own run of the page (``pagerun.execute.load_or_run``, cached by
+the tests): stdout as stream outputs, figures as SVG outputs. The notebooks are written next to
+each page's HTML as ``<page>.pytorch.ipynb`` and ``<page>.mxnet.ipynb``; the page template
+(``overrides/main.html``) shows the download buttons and an "Open in Colab" link for the PyTorch
+one, which opens the copy the publish workflow pushes to the ``notebooks`` branch.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import nbformat  # noqa: E402
+from nbformat import v4  # noqa: E402
+
+from pagerun import frameworks  # noqa: E402
+from pagerun.execute import BlockResult, load_or_run  # noqa: E402
+from pagerun.parse import Block, parse_page, unindent_containers  # noqa: E402
+
+LABELS = {"pytorch": "PyTorch notebook", "mxnet": "MXNet notebook"}
+NOTEBOOKS_BRANCH = "notebooks"
+NO_MXNET = (
+    "No MXNet notebook: the code of this page is PyTorch only (its questions are answered "
+    "with PyTorch models; the page has no MXNet version)."
+)
+_ADMONITION = re.compile(r'^ *(?:!!!|\?\?\?\+?)\s+\S+(?:\s+"(?P<title>[^"]*)")?\s*$')
+_TAB = re.compile(r'^ *===[+!]?\s+"')
+_GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
+
+# src_uri -> (blocks, the build's results, dest_uri)
+_pages: dict[str, tuple[list[Block], list[BlockResult], str]] = {}
+
+
+@dataclass
+class Download:
+    """One notebook a page offers: its file name beside the page, and the button label."""
+
+    framework: str
+    file: str
+    label: str
+
+
+def notebook_name(src_uri: str, framework: str) -> str:
+    """``d2l/ch4/4-2.md`` -> ``4-2.pytorch.ipynb`` (written beside the page's index.html)."""
+    return f"{Path(src_uri).stem}.{framework}.ipynb"
+
+
+def site_path(src_uri: str, dest_uri: str, framework: str) -> str:
+    """Where the notebook lies in the site (and on the ``notebooks`` branch)."""
+    folder = Path(dest_uri).parent
+    return (folder / notebook_name(src_uri, framework)).as_posix()
+
+
+def colab_url(repo_url: str, path: str, branch: str = NOTEBOOKS_BRANCH) -> str:
+    """The "Open in Colab" address of a notebook pushed to ``branch`` of a GitHub repository."""
+    m = _GITHUB.match(repo_url or "")
+    if not m:
+        raise ValueError(f"repo_url must be https://github.com/<owner>/<repo>, got {repo_url!r}")
+    return f"https://colab.research.google.com/github/{m['owner']}/{m['repo']}/blob/{branch}/{path}"
+
+
+def _prose_lines(lines: list[str], framework: str) -> list[str]:
+    """The page's lines as plain Markdown for one framework: front matter, tab headers and the
+    other framework's tabs blanked, container bodies un-indented, admonition titles in bold."""
+    where = frameworks.tab_frameworks(lines)
+    flat = unindent_containers(lines)
+    out = []
+    for raw, fw, line in zip(lines, where, flat):
+        if fw not in (None, framework) or _TAB.match(raw):
+            out.append("")
+        elif m := _ADMONITION.match(raw):
+            out.append(f"**{m['title']}**" if m["title"] else "")
+        else:
+            out.append(line)
+    if lines and lines[0].strip() == "---":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+        out[: end + 1] = [""] * (end + 1)
+    return out
+
+
+def _markdown_cell(lines: list[str]) -> list:
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return [v4.new_markdown_cell(text)] if text else []
+
+
+def _code_cell(block: Block, result: BlockResult | None):
+    cell = v4.new_code_cell(block.code.rstrip("\n"))
+    if result is not None and result.stdout:
+        cell.outputs.append(v4.new_output("stream", name="stdout", text=result.stdout))
+    for svg in result.figures if result is not None else []:
+        cell.outputs.append(v4.new_output("display_data", data={"image/svg+xml": svg}))
+    return cell
+
+
+def page_notebook(
+    path: Path | str, framework: str, results: list[BlockResult] | None = None
+) -> nbformat.NotebookNode:
+    """The notebook of one framework for a page; ``results`` (page order) give the outputs."""
+    path = Path(path)
+    blocks = parse_page(path)
+    chosen = {id(b) for b in frameworks.notebook_blocks(path, blocks, framework)}
+    by_block = dict(zip((id(b) for b in blocks), results or []))
+    prose = _prose_lines(path.read_text(encoding="utf-8").splitlines(), framework)
+    cells, cursor = [], 0
+    for block in blocks:
+        end = block.output.end if block.output else block.end
+        cells += _markdown_cell(prose[cursor : block.start])
+        if id(block) in chosen:
+            cells.append(_code_cell(block, by_block.get(id(block))))
+        cursor = end
+    cells += _markdown_cell(prose[cursor:])
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.validate(nb)
+    return nb
+
+
+def downloads(src_uri: str, path: Path, blocks: list[Block]) -> list[Download]:
+    """The notebooks a page offers: none without code, else one per framework it has."""
+    if not blocks:
+        return []
+    return [
+        Download(fw, notebook_name(src_uri, fw), LABELS[fw])
+        for fw in frameworks.frameworks_of(path, blocks)
+    ]
+
+
+def on_files(files, config):
+    """Take the build's run of every page (cached by hooks/pages.py, which runs first)."""
+    _pages.clear()
+    for f in files.documentation_pages():
+        if f.src_uri.endswith(".md"):
+            blocks, results, _ = load_or_run(f.abs_src_path)
+            if blocks:
+                _pages[f.src_uri] = (blocks, results, f.dest_uri)
+    return files
+
+
+def on_page_context(context, page, config, nav):
+    """Give the template the page's download buttons, Colab link and no-MXNet line."""
+    src = page.file.src_uri
+    if src not in _pages:
+        return context
+    offered = downloads(src, Path(page.file.abs_src_path), _pages[src][0])
+    frameworks_offered = [d.framework for d in offered]
+    page.companion_notebooks = {
+        "downloads": offered,
+        "colab": colab_url(config["repo_url"], site_path(src, page.file.dest_uri, "pytorch"))
+        if "pytorch" in frameworks_offered
+        else "",
+        "note": "" if "mxnet" in frameworks_offered else NO_MXNET,
+    }
+    return context
+
+
+def on_post_build(config):
+    """Write every page's notebooks beside its HTML in the site."""
+    site = Path(config["site_dir"])
+    docs = Path(config["docs_dir"])
+    for src, (blocks, results, dest_uri) in sorted(_pages.items()):
+        path = docs / src
+        for d in downloads(src, path, blocks):
+            target = site / site_path(src, dest_uri, d.framework)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(page_notebook(path, d.framework, results), target)
