@@ -23,6 +23,7 @@ from pathlib import Path
 from .parse import BOTH_FRAMEWORKS, Block
 
 FRAMEWORKS = ("pytorch", "mxnet")
+NEUTRAL = "neutral"  # a page without framework tabs: one notebook, its shared blocks
 TAB_TITLES = {"PyTorch": "pytorch", "MXNet": "mxnet"}
 BOTH = BOTH_FRAMEWORKS
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,8 +132,8 @@ def rule_problems(path: Path, blocks: list[Block]) -> list[str]:
 
 def notebook_blocks(path: Path, blocks: list[Block], framework: str) -> list[Block]:
     """The blocks of a framework's notebook: shared and that framework's tab, in page order."""
-    if framework not in FRAMEWORKS:
-        raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
+    if framework not in (*FRAMEWORKS, NEUTRAL):
+        raise ValueError(f"framework must be one of {FRAMEWORKS + (NEUTRAL,)}, got {framework!r}")
     return [
         t.block
         for t in classify(path, blocks)
@@ -141,10 +142,12 @@ def notebook_blocks(path: Path, blocks: list[Block], framework: str) -> list[Blo
 
 
 def frameworks_of(path: Path, blocks: list[Block]) -> list[str]:
-    """The frameworks a page offers a notebook for (those with a tab block; PyTorch if none)."""
+    """The notebooks a page offers: one per framework with a tab block, else one neutral one
+    (a page with code but no tabs is framework-free by the rule); none without code."""
+    if not blocks:
+        return []
     tabbed = {t.framework for t in classify(path, blocks) if not t.both}
-    offered = [fw for fw in FRAMEWORKS if fw in tabbed]
-    return offered or ["pytorch"]
+    return [fw for fw in FRAMEWORKS if fw in tabbed] or [NEUTRAL]
 
 
 def run_order(path: Path, blocks: list[Block]) -> tuple[list[int], int]:
@@ -216,3 +219,37 @@ def mxnet_hidden() -> Iterator[None]:
     finally:
         sys.meta_path.remove(finder)
         sys.modules.update(taken)
+
+
+# --- everything a page must satisfy, for the tests and for `python -m pagerun.frameworks` ---
+def page_problems(path: Path | str) -> list[str]:
+    """The rule's problems and, per notebook, the names a cell uses that no earlier cell defines."""
+    from .parse import parse_page
+
+    path = Path(path)
+    blocks = parse_page(path)
+    problems = rule_problems(path, blocks)
+    for framework in frameworks_of(path, blocks):
+        cells = notebook_blocks(path, blocks, framework)
+        missing: dict[int, list[str]] = {}
+        for i, name in undefined_names([b.code for b in cells]):
+            missing.setdefault(cells[i].line, []).append(name)
+        problems += [
+            f"{path}:{line}: the {framework} notebook reads names that no earlier cell of it "
+            f"defines: {', '.join(sorted(set(names)))} (define them in a shared block or this "
+            "tab, or mark a block that needs both frameworks {.python .both-frameworks})"
+            for line, names in missing.items()
+        ]
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pagerun.frameworks PAGE...``: print every problem; exit 1 if any."""
+    pages = [Path(a) for a in argv] or sorted((ROOT / "docs").rglob("*.md"))
+    found = [p for page in pages for p in page_problems(page)]
+    print("\n".join(found) if found else f"notebook rule: {len(pages)} pages, no problems")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

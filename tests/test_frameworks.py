@@ -1,0 +1,99 @@
+"""The notebook rule (pagerun.frameworks): framework code only in tabs; each notebook complete."""
+
+from pathlib import Path
+
+import pytest
+
+from pagerun import frameworks
+from pagerun.parse import parse_page
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if parse_page(p))
+
+
+def _page(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "page.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+TABS = '''# A page
+
+```python
+import numpy as np
+x = np.arange(3)
+```
+
+=== "MXNet"
+
+    ```python
+    from mxnet import np as mnp
+    mx_sum = float(mnp.array(x).sum())
+    ```
+
+=== "PyTorch"
+
+    ```python
+    import torch
+    torch_sum = float(torch.tensor(x).sum())
+    ```
+
+```{.python .both-frameworks}
+assert mx_sum == torch_sum
+```
+'''
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_every_page_keeps_the_rule(page):
+    assert frameworks.page_problems(page) == []
+
+
+def test_a_page_that_keeps_the_rule(tmp_path):
+    path = _page(tmp_path, TABS)
+    blocks = parse_page(path)
+    assert frameworks.page_problems(path) == []
+    assert frameworks.frameworks_of(path, blocks) == ["pytorch", "mxnet"]
+    torch_cells = [b.code for b in frameworks.notebook_blocks(path, blocks, "pytorch")]
+    assert len(torch_cells) == 2 and "torch_sum" in torch_cells[1]
+    order, hidden = frameworks.run_order(path, blocks)
+    assert (order, hidden) == ([0, 2, 1, 3], 2)
+
+
+def test_framework_import_in_a_shared_block_breaks_the_rule(tmp_path):
+    path = _page(tmp_path, TABS.replace("import numpy as np", "import numpy as np\nimport torch"))
+    (problem,) = frameworks.page_problems(path)
+    assert "framework code in a shared block (import torch)" in problem
+
+
+def test_a_seed_in_a_shared_block_breaks_the_rule(tmp_path):
+    path = _page(tmp_path, TABS.replace("x = np.arange(3)", "x = np.arange(3)\ntorch.manual_seed(0)"))
+    assert any("torch.manual_seed" in p for p in frameworks.page_problems(path))
+
+
+def test_an_unmarked_parity_block_is_caught_in_both_notebooks(tmp_path):
+    path = _page(tmp_path, TABS.replace("{.python .both-frameworks}", "python"))
+    problems = frameworks.page_problems(path)
+    assert any("pytorch notebook" in p and "mx_sum" in p for p in problems)
+    assert any("mxnet notebook" in p and "torch_sum" in p for p in problems)
+
+
+def test_a_page_without_tabs_offers_one_neutral_notebook(tmp_path):
+    path = _page(tmp_path, "# P\n\n```python\nimport numpy as np\n```\n")
+    blocks = parse_page(path)
+    assert frameworks.frameworks_of(path, blocks) == [frameworks.NEUTRAL]
+    with pytest.raises(ValueError, match="framework must be one of"):
+        frameworks.notebook_blocks(path, blocks, "jax")
+
+
+def test_undefined_names_reads_cells_in_order():
+    cells = ["a = 1", "print(a + b)", "def f():\n    return c\n", "b = 2"]
+    assert frameworks.undefined_names(cells) == [(1, "b"), (2, "c")]
+
+
+def test_mxnet_hidden_refuses_the_import_even_when_loaded():
+    pytest.importorskip("mxnet")
+    with frameworks.mxnet_hidden():
+        with pytest.raises(ModuleNotFoundError, match="hidden"):
+            import mxnet  # noqa: F401
+    import mxnet  # noqa: F401, F811 - back afterwards
