@@ -17,7 +17,7 @@ def _page(tmp_path: Path, text: str) -> Path:
     return path
 
 
-TABS = '''# A page
+TABS = """# A page
 
 ```python
 import numpy as np
@@ -41,7 +41,7 @@ x = np.arange(3)
 ```{.python .both-frameworks}
 assert mx_sum == torch_sum
 ```
-'''
+"""
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
@@ -67,7 +67,9 @@ def test_framework_import_in_a_shared_block_breaks_the_rule(tmp_path):
 
 
 def test_a_seed_in_a_shared_block_breaks_the_rule(tmp_path):
-    path = _page(tmp_path, TABS.replace("x = np.arange(3)", "x = np.arange(3)\ntorch.manual_seed(0)"))
+    path = _page(
+        tmp_path, TABS.replace("x = np.arange(3)", "x = np.arange(3)\ntorch.manual_seed(0)")
+    )
     assert any("torch.manual_seed" in p for p in frameworks.page_problems(path))
 
 
