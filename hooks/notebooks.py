@@ -28,7 +28,7 @@ from pagerun import frameworks  # noqa: E402
 from pagerun.execute import BlockResult, load_or_run  # noqa: E402
 from pagerun.parse import Block, parse_page, unindent_containers  # noqa: E402
 
-LABELS = {"pytorch": "PyTorch notebook", "mxnet": "MXNet notebook"}
+LABELS = {"pytorch": "PyTorch notebook", "mxnet": "MXNet notebook", "neutral": "Notebook"}
 NOTEBOOKS_BRANCH = "notebooks"
 NO_MXNET = (
     "No MXNet notebook: the code of this page is PyTorch only (its questions are answered "
@@ -52,8 +52,10 @@ class Download:
 
 
 def notebook_name(src_uri: str, framework: str) -> str:
-    """``d2l/ch4/4-2.md`` -> ``4-2.pytorch.ipynb`` (written beside the page's index.html)."""
-    return f"{Path(src_uri).stem}.{framework}.ipynb"
+    """``d2l/ch4/4-2.md`` -> ``4-2.pytorch.ipynb`` (written beside the page's index.html); a
+    page without framework tabs has one notebook, ``4-2.ipynb``."""
+    stem = Path(src_uri).stem
+    return f"{stem}.ipynb" if framework == frameworks.NEUTRAL else f"{stem}.{framework}.ipynb"
 
 
 def site_path(src_uri: str, dest_uri: str, framework: str) -> str:
@@ -153,29 +155,24 @@ def on_files(files, config):
 
 
 def on_page_context(context, page, config, nav):
-    """Give the template the page's download buttons, Colab link and no-MXNet line."""
+    """Write the page's notebooks beside its HTML (before the build's link check runs) and give
+    the template its download buttons, Colab link and no-MXNet line."""
     src = page.file.src_uri
     if src not in _pages:
         return context
-    offered = downloads(src, Path(page.file.abs_src_path), _pages[src][0])
-    frameworks_offered = [d.framework for d in offered]
+    blocks, results, dest_uri = _pages[src]
+    path = Path(page.file.abs_src_path)
+    offered = downloads(src, path, blocks)
+    for d in offered:
+        target = Path(config["site_dir"]) / site_path(src, dest_uri, d.framework)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(page_notebook(path, d.framework, results), target)
+    runs_anywhere = next((d for d in offered if d.framework != "mxnet"), None)
     page.companion_notebooks = {
         "downloads": offered,
-        "colab": colab_url(config["repo_url"], site_path(src, page.file.dest_uri, "pytorch"))
-        if "pytorch" in frameworks_offered
+        "colab": colab_url(config["repo_url"], site_path(src, dest_uri, runs_anywhere.framework))
+        if runs_anywhere
         else "",
-        "note": "" if "mxnet" in frameworks_offered else NO_MXNET,
+        "note": NO_MXNET if [d.framework for d in offered] == ["pytorch"] else "",
     }
     return context
-
-
-def on_post_build(config):
-    """Write every page's notebooks beside its HTML in the site."""
-    site = Path(config["site_dir"])
-    docs = Path(config["docs_dir"])
-    for src, (blocks, results, dest_uri) in sorted(_pages.items()):
-        path = docs / src
-        for d in downloads(src, path, blocks):
-            target = site / site_path(src, dest_uri, d.framework)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(page_notebook(path, d.framework, results), target)

@@ -1,0 +1,158 @@
+"""The notebooks each page offers (hooks/notebooks.py): cells, outputs, Colab links, and that a
+PyTorch notebook runs top to bottom in a kernel where mxnet cannot be imported."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from hooks import notebooks
+from pagerun import frameworks
+from pagerun.execute import BlockResult
+from pagerun.parse import parse_page
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PAGES = sorted(p for p in DOCS.rglob("*.md") if parse_page(p))
+
+PAGE = """# A page
+
+Shared prose with math $x^2$.
+
+```python
+import numpy as np
+x = np.arange(3)
+```
+
+=== "MXNet"
+
+    Prose for MXNet readers.
+
+    ```python
+    from mxnet import np as mnp
+    mx_sum = float(mnp.array(x).sum())
+    print("mx", mx_sum)
+    ```
+
+=== "PyTorch"
+
+    Prose for PyTorch readers.
+
+    ```python
+    import torch
+    torch_sum = float(torch.tensor(x).sum())
+    print("torch", torch_sum)
+    ```
+
+    ```output
+    torch 3.0
+    ```
+
+!!! note "Parity"
+    Both agree.
+
+```{.python .both-frameworks}
+assert mx_sum == torch_sum
+```
+"""
+
+# A kernel's first cell: from here on `import mxnet` fails, as on a machine without it.
+HIDE_MXNET = """
+import sys
+class _NoMxnet:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "mxnet":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, _NoMxnet())
+"""
+
+
+def _page(tmp_path: Path, text: str = PAGE) -> Path:
+    path = tmp_path / "page.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _results(n: int) -> list[BlockResult]:
+    return [BlockResult(i, "passed", stdout=f"out {i}\n") for i in range(n)]
+
+
+def _sources(nb, kind: str) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == kind]
+
+
+def test_a_pytorch_notebook_has_the_shared_and_pytorch_code_and_prose(tmp_path):
+    path = _page(tmp_path)
+    nb = notebooks.page_notebook(path, "pytorch", _results(4))
+    code = _sources(nb, "code")
+    assert len(code) == 2 and code[0].startswith("import numpy") and "torch_sum" in code[1]
+    prose = "\n".join(_sources(nb, "markdown"))
+    assert "PyTorch readers" in prose and "MXNet readers" not in prose and "$x^2$" in prose
+    assert "**Parity**" in prose and "===" not in prose and "```output" not in prose
+    outputs = [c.outputs for c in nb.cells if c.cell_type == "code"]
+    assert [o[0].text for o in outputs] == ["out 0\n", "out 2\n"]  # the build's own results
+    nbformat.validate(nb)
+
+
+def test_an_mxnet_notebook_leaves_out_the_pytorch_tab_and_the_parity_block(tmp_path):
+    nb = notebooks.page_notebook(_page(tmp_path), "mxnet", _results(4))
+    code = _sources(nb, "code")
+    assert len(code) == 2 and "mx_sum" in code[1] and not any("torch" in c for c in code)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_every_notebook_holds_exactly_its_blocks(page):
+    blocks = parse_page(page)
+    for framework in frameworks.frameworks_of(page, blocks):
+        nb = notebooks.page_notebook(page, framework)
+        chosen = frameworks.notebook_blocks(page, blocks, framework)
+        assert _sources(nb, "code") == [b.code.rstrip("\n") for b in chosen]
+
+
+def test_offered_downloads_and_names(tmp_path):
+    path = _page(tmp_path)
+    got = notebooks.downloads("d2l/ch4/page.md", path, parse_page(path))
+    assert [(d.file, d.label) for d in got] == [
+        ("page.pytorch.ipynb", "PyTorch notebook"),
+        ("page.mxnet.ipynb", "MXNet notebook"),
+    ]
+    neutral = _page(tmp_path, "# P\n\n```python\nx = 1\n```\n")
+    (only,) = notebooks.downloads("p.md", neutral, parse_page(neutral))
+    assert (only.file, only.label) == ("p.ipynb", "Notebook")
+    assert notebooks.downloads("q.md", neutral, []) == []
+
+
+def test_colab_url_is_built_from_the_repository_url():
+    url = notebooks.colab_url("https://github.com/owner/dl-companion", "d2l/ch4/x/x.pytorch.ipynb")
+    assert url == (
+        "https://colab.research.google.com/github/owner/dl-companion/blob/notebooks/"
+        "d2l/ch4/x/x.pytorch.ipynb"
+    )
+    assert notebooks.colab_url("https://github.com/o/r.git/", "a.ipynb").endswith(
+        "/o/r/blob/notebooks/a.ipynb"
+    )
+    with pytest.raises(ValueError, match="https://github.com/<owner>/<repo>"):
+        notebooks.colab_url("https://gitlab.com/o/r", "a.ipynb")
+
+
+def _execute_without_mxnet(nb, tmp_path: Path) -> None:
+    nb.cells.insert(0, nbformat.v4.new_code_cell(HIDE_MXNET))
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+
+
+def test_the_kernel_really_refuses_mxnet(tmp_path):
+    pytest.importorskip("mxnet")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import mxnet")])
+    with pytest.raises(Exception, match="No module named 'mxnet'"):
+        _execute_without_mxnet(nb, tmp_path)
+
+
+@pytest.mark.parametrize("rel", ["d2l/ch5/5-1-blocks.md", "exams/vgg16.md"])
+def test_real_pytorch_notebooks_run_without_mxnet(rel, tmp_path):
+    nb = notebooks.page_notebook(DOCS / rel, "pytorch")
+    _execute_without_mxnet(nb, tmp_path)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in errors if o.output_type == "error"]
