@@ -12,6 +12,7 @@ one, which opens the copy the publish workflow pushes to the ``notebooks`` branc
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 from dataclasses import dataclass
@@ -154,12 +155,25 @@ def on_files(files, config):
     return files
 
 
-def on_page_context(context, page, config, nav):
-    """Write the page's notebooks beside its HTML (before the build's link check runs) and give
-    the template its download buttons, Colab link and no-MXNet line."""
+def buttons_html(offered: list[Download], colab: str, note: str) -> str:
+    """The row of download buttons (and the Colab link) shown under a page's title."""
+    links = [
+        f'<a href="{html.escape(d.file)}" class="md-button" download>{html.escape(d.label)}</a>'
+        for d in offered
+    ]
+    if colab:
+        links.append(f'<a href="{html.escape(colab)}" class="md-button">Open in Colab</a>')
+    if note:
+        links.append(f'<span class="companion-notebooks__note">{html.escape(note)}</span>')
+    return f'<div class="companion-notebooks">{"".join(links)}</div>'
+
+
+def on_page_content(content, page, config, files):
+    """Write the page's notebooks beside its HTML (before the build's link check runs) and put
+    their download buttons, the Colab link and a no-MXNet line under the page's title."""
     src = page.file.src_uri
     if src not in _pages:
-        return context
+        return content
     blocks, results, dest_uri = _pages[src]
     path = Path(page.file.abs_src_path)
     offered = downloads(src, path, blocks)
@@ -168,11 +182,12 @@ def on_page_context(context, page, config, nav):
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(page_notebook(path, d.framework, results), target)
     runs_anywhere = next((d for d in offered if d.framework != "mxnet"), None)
-    page.companion_notebooks = {
-        "downloads": offered,
-        "colab": colab_url(config["repo_url"], site_path(src, dest_uri, runs_anywhere.framework))
+    colab = (
+        colab_url(config["repo_url"], site_path(src, dest_uri, runs_anywhere.framework))
         if runs_anywhere
-        else "",
-        "note": NO_MXNET if [d.framework for d in offered] == ["pytorch"] else "",
-    }
-    return context
+        else ""
+    )
+    note = NO_MXNET if [d.framework for d in offered] == ["pytorch"] else ""
+    row = buttons_html(offered, colab, note)
+    head, h1, rest = content.partition("</h1>")
+    return head + h1 + row + rest if h1 else row + content
