@@ -156,3 +156,30 @@ def test_real_pytorch_notebooks_run_without_mxnet(rel, tmp_path):
     _execute_without_mxnet(nb, tmp_path)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in errors if o.output_type == "error"]
+
+
+def test_buttons_sit_under_the_title_with_colab_and_note():
+    offered = [notebooks.Download("pytorch", "p.pytorch.ipynb", "PyTorch notebook")]
+    row = notebooks.buttons_html(offered, "https://colab.example/x", notebooks.NO_MXNET)
+    assert 'href="p.pytorch.ipynb" class="md-button" download>PyTorch notebook</a>' in row
+    assert ">Open in Colab</a>" in row and "No MXNet notebook" in row
+
+
+NOTEBOOK_PAGE_HTML = """<div class="jupyter-wrapper"><div class="jp-Cell jp-CodeCell">
+<div class="jp-InputArea"><div class="jp-InputPrompt jp-InputArea-prompt">In\xa0[1]:</div>
+<div class="zeroclipboard-container"><clipboard-copy for="cell-1"></clipboard-copy></div>
+<div class="highlight-ipynb hl-python"><pre><span></span><span class="n">x</span> = 1</pre></div>
+</div><div class="jp-OutputArea"><div class="jp-OutputPrompt jp-OutputArea-prompt"></div>
+<div class="jp-RenderedText jp-OutputArea-output" data-mime-type="text/plain"><pre>1
+</pre></div></div></div></div>"""
+
+
+def test_notebook_pages_get_the_sites_code_and_output_blocks():
+    from hooks.notebook_pages import restyle
+
+    out = restyle(NOTEBOOK_PAGE_HTML)
+    assert '<div class="language-python highlight"><pre><code><span></span>' in out
+    assert '<div class="language-output highlight"><pre><code>1\n</code></pre></div>' in out
+    for gone in ("In\xa0[1]", "clipboard-copy", "highlight-ipynb", "jp-OutputPrompt"):
+        assert gone not in out
+    assert restyle("<p>no notebook</p>") == "<p>no notebook</p>"

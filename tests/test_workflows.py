@@ -64,3 +64,15 @@ def test_pages_workflow_builds_strictly_and_deploys_from_main():
         for s in steps
     )
     assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in steps)
+
+
+def test_pages_workflow_pushes_the_notebooks_where_colab_links_point():
+    from hooks.notebooks import NOTEBOOKS_BRANCH
+
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    job = doc["jobs"]["notebooks"]
+    assert job["permissions"] == {"contents": "write"}
+    push = job["steps"][-1]["run"]
+    assert f"git init -q -b {NOTEBOOKS_BRANCH}" in push and push.rstrip().endswith(NOTEBOOKS_BRANCH)
+    collect = " ".join(s.get("run", "") for s in doc["jobs"]["build"]["steps"])
+    assert "--include='*.ipynb'" in collect
