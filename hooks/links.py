@@ -1,5 +1,5 @@
-"""Check a built site's internal links: every ``<a href>`` to the site's own pages and files
-resolves, and every ``#fragment`` names an ``id`` (or ``name``) in the page it points to.
+"""Check a built site's internal links: every ``<a href>``, ``<link href>`` and ``src`` of an
+image, script, iframe or media source to the site's own pages and files resolves, and every ``#fragment`` names an ``id`` (or ``name``) in the page it points to.
 
     python -m hooks.links site /dl-companion/   # exit 1 and one line per broken link
 
@@ -19,10 +19,12 @@ from urllib.parse import unquote, urlsplit
 from hooks.offline import is_remote
 
 SKIP_SCHEMES = ("mailto:", "tel:", "javascript:", "data:")
+LINK_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src"}
+LINK_ATTRIBUTES |= {"iframe": "src", "source": "src", "video": "src", "audio": "src"}
 
 
 class _Page(HTMLParser):
-    """The ids a page defines and the hrefs of its ``<a>`` elements."""
+    """The ids a page defines and the addresses it links to or loads (``LINK_ATTRIBUTES``)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,8 +34,9 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         self.ids.update(a[k] for k in ("id", "name") if a.get(k))
-        if tag == "a" and "href" in a:
-            self.hrefs.append(a["href"])
+        attribute = LINK_ATTRIBUTES.get(tag)
+        if attribute and attribute in a:
+            self.hrefs.append(a[attribute])
 
 
 def _parse(path: Path) -> _Page:

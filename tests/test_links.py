@@ -62,3 +62,11 @@ def test_headings_of_a_page_built_with_the_sites_theme_are_anchors(tmp_path):
 def test_no_built_site_is_said(tmp_path, capsys):
     assert links.main(["links", str(tmp_path)]) == 2
     assert "no built site" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "element", ['<img src="{}">', '<script src="{}"></script>', '<link rel="stylesheet" href="{}">']
+)
+def test_a_missing_image_script_or_stylesheet_is_reported(tmp_path, element):
+    site = write_site(tmp_path, dict(GOOD, **{"b.html": element.format("gone.png")}))
+    assert links.broken_links(site, "/base/") == ["b.html: gone.png (no such file)"]
