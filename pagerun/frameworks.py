@@ -152,11 +152,20 @@ def frameworks_of(path: Path, blocks: list[Block]) -> list[str]:
 
 def run_order(path: Path, blocks: list[Block]) -> tuple[list[int], int]:
     """Block indices in notebook order: the PyTorch notebook's blocks first, then the rest
-    (MXNet tab and ``.both-frameworks``) in page order; and how many the first part holds."""
+    (MXNet tab and ``.both-frameworks``) in page order; and how many the first part holds.
+
+    The shared blocks that end the page, after the last of the rest, end both notebooks (a
+    teardown, such as removing the page's temporary directory, that the MXNet blocks must
+    not find done), so they run last, after the rest (with mxnet no longer hidden)."""
     tabbed = classify(path, blocks)
     head = [i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, "pytorch")]
     tail = [i for i in range(len(blocks)) if i not in set(head)]
-    return head + tail, len(head)
+    end = len(blocks)
+    while tail and end > tail[-1] + 1 and tabbed[end - 1].framework is None:
+        end -= 1
+    last = [i for i in head if i >= end]
+    head = [i for i in head if i < end]
+    return head + tail + last, len(head)
 
 
 # --- names a notebook uses but does not define -------------------------------------------
