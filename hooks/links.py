@@ -1,5 +1,6 @@
 """Check a built site's internal links: every ``<a href>``, ``<link href>`` and ``src`` of an
-image, script, iframe or media source to the site's own pages and files resolves, and every ``#fragment`` names an ``id`` (or ``name``) in the page it points to.
+image, script, iframe or media source to the site's own pages and files resolves, and every
+``#fragment`` names an ``id`` (or ``name``) in the page it points to.
 
     python -m hooks.links site /dl-companion/   # exit 1 and one line per broken link
 

@@ -35,6 +35,7 @@ NO_MXNET = (
     "No MXNet notebook: the code of this page is PyTorch only (its questions are answered "
     "with PyTorch models; the page has no MXNet version)."
 )
+NOT_RUN_HERE = "This cell {why}: the site's build did not run it."
 _ADMONITION = re.compile(r'^ *(?:!!!|\?\?\?\+?)\s+\S+(?:\s+"(?P<title>[^"]*)")?\s*$')
 _TAB = re.compile(r'^ *===[+!]?\s+"')
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
@@ -98,7 +99,10 @@ def _markdown_cell(lines: list[str]) -> list:
 
 
 def _code_cell(block: Block, result: BlockResult | None):
-    cell = v4.new_code_cell(block.code.rstrip("\n"))
+    code = block.code.rstrip("\n")
+    if block.not_in_ci:
+        code = f"# {NOT_RUN_HERE.format(why=block.not_in_ci)}\n{code}"
+    cell = v4.new_code_cell(code)
     if result is not None and result.stdout:
         cell.outputs.append(v4.new_output("stream", name="stdout", text=result.stdout))
     for svg in result.figures if result is not None else []:

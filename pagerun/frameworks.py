@@ -131,13 +131,12 @@ def rule_problems(path: Path, blocks: list[Block]) -> list[str]:
 
 
 def notebook_blocks(path: Path, blocks: list[Block], framework: str) -> list[Block]:
-    """The blocks of a framework's notebook: shared and that framework's tab, in page order."""
+    """The blocks of a framework's notebook: shared and that framework's tab, in page order
+    (blocks not run in CI, such as ``needs-gpu``, included: a reader may have a GPU)."""
     if framework not in (*FRAMEWORKS, NEUTRAL):
         raise ValueError(f"framework must be one of {FRAMEWORKS + (NEUTRAL,)}, got {framework!r}")
     return [
-        t.block
-        for t in classify(path, blocks)
-        if not t.both and t.framework in (None, framework) and not t.block.not_in_ci
+        t.block for t in classify(path, blocks) if not t.both and t.framework in (None, framework)
     ]
 
 

@@ -106,7 +106,12 @@ def test_every_notebook_holds_exactly_its_blocks(page):
     for framework in frameworks.frameworks_of(page, blocks):
         nb = notebooks.page_notebook(page, framework)
         chosen = frameworks.notebook_blocks(page, blocks, framework)
-        assert _sources(nb, "code") == [b.code.rstrip("\n") for b in chosen]
+        marked = [notebooks.NOT_RUN_HERE.format(why=b.not_in_ci) for b in chosen]
+        expected = [
+            (f"# {m}\n" if b.not_in_ci else "") + b.code.rstrip("\n")
+            for b, m in zip(chosen, marked)
+        ]
+        assert _sources(nb, "code") == expected
 
 
 def test_offered_downloads_and_names(tmp_path):
@@ -183,3 +188,11 @@ def test_notebook_pages_get_the_sites_code_and_output_blocks():
     for gone in ("In\xa0[1]", "clipboard-copy", "highlight-ipynb", "jp-OutputPrompt"):
         assert gone not in out
     assert restyle("<p>no notebook</p>") == "<p>no notebook</p>"
+
+
+def test_a_cell_the_build_did_not_run_says_so(tmp_path):
+    text = PAGE.replace(
+        "    ```python\n    import torch", "    ```{.python .needs-gpu}\n    import torch"
+    )
+    nb = notebooks.page_notebook(_page(tmp_path, text), "pytorch", _results(4))
+    assert _sources(nb, "code")[1].startswith("# This cell needs a GPU: the site's build did not")
