@@ -179,7 +179,7 @@ class PageRunner:
     """Executes the blocks of one page, in file order, in one namespace."""
 
     def __init__(
-        self, path: Path | str, compare_outputs: bool | None = None, notebook_order: bool = False
+        self, path: Path | str, compare_outputs: bool | None = None, notebook_order: bool = True
     ):
         self.path = Path(path).resolve()
         # Outputs were written with the pinned kernels: other kernel sets check asserts only.

@@ -8,9 +8,10 @@
 - After the last block of a page, an inventory item checks that every python block a reader
   sees on the site (counted by rendering the page with the site's own Markdown configuration)
   was executed or explicitly marked; the summary prints per-page times.
-- ``--asserts-only`` runs every block with output comparison off (the second kernel set), in
-  notebook order: the PyTorch notebook's blocks first where mxnet cannot be imported, then the
-  rest; the pinned kernels (``pagerun.kernels``) are checked inside each page run.
+- Each page runs in notebook order: the PyTorch notebook's blocks first where mxnet cannot be
+  imported (their outputs compared: the PyTorch notebook reproduces the page), then the rest.
+  ``--asserts-only`` runs every block in page order with output comparison off (the second
+  kernel set); the pinned kernels (``pagerun.kernels``) are checked inside each page run.
 - Under pytest-xdist (``-n 2 --dist loadfile``) each page runs whole on one worker; the workers
   send their page statistics to the controller, which prints the summary once.
 """
@@ -68,10 +69,11 @@ def pytest_collect_file(parent, file_path: Path):
 class MarkdownPage(pytest.File):
     def collect(self):
         compare = not self.config.getoption("asserts_only") and kernels.outputs_comparable()
-        # The second pass runs each page in notebook order (pagerun.frameworks.run_order): the
+        # Pages run in notebook order (pagerun.frameworks.run_order), as the build does: the
         # PyTorch notebook's blocks first with mxnet unimportable, then the MXNet and
-        # .both-frameworks blocks, in the same namespace: every block still runs once.
-        notebook_order = self.config.getoption("asserts_only")
+        # .both-frameworks blocks, in one namespace; every block still runs once. The second
+        # kernel pass runs them in page order, so the asserts hold in both orders.
+        notebook_order = not self.config.getoption("asserts_only")
         self.runner = PageRunner(self.path, compare_outputs=compare, notebook_order=notebook_order)
         rel = self.path.resolve().relative_to(DOCS.parent).as_posix()
         _stats[rel] = {

@@ -154,7 +154,8 @@ def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
         ```
     """),
     )
-    first, again = PageRunner(page).run_all(), PageRunner(page).run_all()
+    # A shared block importing mxnet breaks the notebook rule: run in page order.
+    first, again = (PageRunner(page, notebook_order=False).run_all() for _ in range(2))
     assert [r.status for r in first + again] == ["passed", "passed"], again[0].error
 
 
@@ -248,3 +249,43 @@ def test_the_column_check_finds_a_long_line_inside_a_tab(tmp_path):
         tmp_path, '=== "PyTorch"\n\n    ```python\n    x = ' + "1 + " * 22 + "1\n    ```\n"
     )
     assert long_code_lines(page) == ["page.md:4: 93 columns"]
+
+
+def test_pages_run_in_notebook_order_with_mxnet_hidden_from_the_pytorch_part(tmp_path):
+    pytest.importorskip("mxnet")
+    page = write(
+        tmp_path,
+        textwrap.dedent("""\
+        ```python
+        order = []
+        ```
+
+        === "MXNet"
+
+            ```python
+            import mxnet
+            order.append("mxnet")
+            ```
+
+        === "PyTorch"
+
+            ```python
+            order.append("pytorch")
+            ```
+
+        ```{.python .both-frameworks}
+        print(order)
+        ```
+
+        ```output
+        ['pytorch', 'mxnet']
+        ```
+    """),
+    )
+    assert [r.status for r in PageRunner(page).run_all()] == ["passed"] * 4
+    leaky = page.read_text().replace('order.append("pytorch")', "import mxnet")
+    page.write_text(leaky)
+    results = PageRunner(page, compare_outputs=False).run_all()
+    assert "No module named 'mxnet' (hidden: PyTorch notebook)" in results[2].error
+    in_page_order = PageRunner(page, compare_outputs=False, notebook_order=False).run_all()
+    assert [r.status for r in in_page_order] == ["passed"] * 4
