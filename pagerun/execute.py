@@ -179,7 +179,10 @@ class PageRunner:
     """Executes the blocks of one page, in file order, in one namespace."""
 
     def __init__(
-        self, path: Path | str, compare_outputs: bool | None = None, notebook_order: bool = True
+        self,
+        path: Path | str,
+        compare_outputs: bool | None = None,
+        first: str | None = "pytorch",
     ):
         self.path = Path(path).resolve()
         # Outputs were written with the pinned kernels: other kernel sets check asserts only.
@@ -191,10 +194,12 @@ class PageRunner:
         self._cache_file = self._cache_key_file()
         self.blocks = parse_page(self.path)
         self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
-        # Notebook order: the PyTorch notebook's blocks first, with mxnet hidden, then the rest.
+        # Notebook order: the ``first`` framework's notebook blocks, then the rest (None: page
+        # order); while the PyTorch notebook's blocks run, mxnet cannot be imported.
         self.order, self.hidden_mxnet = list(range(len(self.blocks))), 0
-        if notebook_order:
-            self.order, self.hidden_mxnet = frameworks.run_order(self.path, self.blocks)
+        if first is not None:
+            self.order, head = frameworks.run_order(self.path, self.blocks, first)
+            self.hidden_mxnet = head if first == "pytorch" else 0
         self._done: dict[int, BlockResult] = {}
         self.workdir = tempfile.mkdtemp(prefix="pagerun-")
         self.failed_at: int | None = None

@@ -149,15 +149,18 @@ def frameworks_of(path: Path, blocks: list[Block]) -> list[str]:
     return [fw for fw in FRAMEWORKS if fw in tabbed] or [NEUTRAL]
 
 
-def run_order(path: Path, blocks: list[Block]) -> tuple[list[int], int]:
-    """Block indices in notebook order: the PyTorch notebook's blocks first, then the rest
-    (MXNet tab and ``.both-frameworks``) in page order; and how many the first part holds.
+def run_order(path: Path, blocks: list[Block], first: str = "pytorch") -> tuple[list[int], int]:
+    """Block indices in notebook order: the ``first`` framework's notebook blocks (shared and
+    its tab), then the rest (the other tab and ``.both-frameworks``) in page order; and how
+    many the first part holds.
 
     The shared blocks that end the page, after the last of the rest, end both notebooks (a
-    teardown, such as removing the page's temporary directory, that the MXNet blocks must
-    not find done), so they run last, after the rest (with mxnet no longer hidden)."""
+    teardown, such as removing the page's temporary directory, that the other framework's
+    blocks must not find done), so they run last, after the rest."""
+    if first not in FRAMEWORKS:
+        raise ValueError(f"first must be one of {FRAMEWORKS}, got {first!r}")
     tabbed = classify(path, blocks)
-    head = [i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, "pytorch")]
+    head = [i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, first)]
     tail = [i for i in range(len(blocks)) if i not in set(head)]
     end = len(blocks)
     while tail and end > tail[-1] + 1 and tabbed[end - 1].framework is None:
@@ -229,6 +232,37 @@ def mxnet_hidden() -> Iterator[None]:
         sys.modules.update(taken)
 
 
+def tab_set_problems(path: Path | str) -> list[str]:
+    """Tab sets holding a title twice: two tabs with nothing between them merge into one set,
+    and the second tab's blocks hide behind a same-named tab."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    problems, open_sets = [], {}  # indentation -> titles of the set still open there
+    in_fence = ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        fence = re.match(r"(`{3,}|~{3,})", stripped)
+        if fence and not in_fence:
+            in_fence = fence.group(1)
+            continue
+        if in_fence:
+            in_fence = "" if stripped.strip() == in_fence else in_fence
+            continue
+        if not stripped:
+            continue
+        for level in [k for k in open_sets if k > indent or (k == indent and not _TAB.match(line))]:
+            del open_sets[level]
+        if tab := _TAB.match(line):
+            titles = open_sets.setdefault(indent, [])
+            if tab.group("title") in titles:
+                problems.append(
+                    f"{path}:{number}: a second {tab.group('title')!r} tab in one tab set (two "
+                    "tabs with nothing between them merge): join their blocks in one tab"
+                )
+            titles.append(tab.group("title"))
+    return problems
+
+
 # --- everything a page must satisfy, for the tests and for `python -m pagerun.frameworks` ---
 def page_problems(path: Path | str) -> list[str]:
     """The rule's problems and, per notebook, the names a cell uses that no earlier cell defines."""
@@ -236,7 +270,7 @@ def page_problems(path: Path | str) -> list[str]:
 
     path = Path(path)
     blocks = parse_page(path)
-    problems = rule_problems(path, blocks)
+    problems = rule_problems(path, blocks) + tab_set_problems(path)
     for framework in frameworks_of(path, blocks):
         cells = notebook_blocks(path, blocks, framework)
         missing: dict[int, list[str]] = {}

@@ -90,10 +90,10 @@ def test_a_gluon_miscount_fails_the_block(tmp_path, monkeypatch):
         ```
     """)
     path = write(tmp_path, page)  # MXNet code in a shared block: page order, not notebook order
-    (ok,) = PageRunner(path, compare_outputs=True, notebook_order=False).run_all()
+    (ok,) = PageRunner(path, compare_outputs=True, first=None).run_all()
     assert ok.status == "passed", ok.error
     monkeypatch.setattr(sizing, "layer_table_gluon", drop_last_layer)
-    (bad,) = PageRunner(path, compare_outputs=False, notebook_order=False).run_all()
+    (bad,) = PageRunner(path, compare_outputs=False, first=None).run_all()
     assert bad.status == "failed" and "MXNet's shape inference" in bad.error
 
 

@@ -114,3 +114,21 @@ def test_blocks_not_run_in_ci_are_in_their_notebook(tmp_path):
     path = _page(tmp_path, text)
     cells = frameworks.notebook_blocks(path, parse_page(path), "pytorch")
     assert [b.not_in_ci for b in cells] == [None, "needs a GPU"]
+
+
+def test_the_mxnet_notebook_can_run_first(tmp_path):
+    path = _page(tmp_path, TABS)
+    assert frameworks.run_order(path, parse_page(path), "mxnet") == ([0, 1, 2, 3], 2)
+    with pytest.raises(ValueError, match="first must be one of"):
+        frameworks.run_order(path, parse_page(path), "jax")
+
+
+def test_two_tabs_of_one_name_in_one_set_are_caught(tmp_path):
+    merged = TABS.replace(
+        '=== "PyTorch"',
+        '=== "PyTorch"\n\n    ```python\n    a = 1\n    ```\n\n=== "PyTorch"',
+    )
+    (problem,) = frameworks.tab_set_problems(_page(tmp_path, merged))
+    assert "a second 'PyTorch' tab in one tab set" in problem
+    apart = merged.replace('    ```\n\n=== "PyTorch"', '    ```\n\nProse between.\n\n=== "PyTorch"')
+    assert frameworks.tab_set_problems(_page(tmp_path, apart)) == []

@@ -155,7 +155,7 @@ def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
     """),
     )
     # A shared block importing mxnet breaks the notebook rule: run in page order.
-    first, again = (PageRunner(page, notebook_order=False).run_all() for _ in range(2))
+    first, again = (PageRunner(page, first=None).run_all() for _ in range(2))
     assert [r.status for r in first + again] == ["passed", "passed"], again[0].error
 
 
@@ -287,5 +287,8 @@ def test_pages_run_in_notebook_order_with_mxnet_hidden_from_the_pytorch_part(tmp
     page.write_text(leaky)
     results = PageRunner(page, compare_outputs=False).run_all()
     assert "No module named 'mxnet' (hidden: PyTorch notebook)" in results[2].error
-    in_page_order = PageRunner(page, compare_outputs=False, notebook_order=False).run_all()
+    in_page_order = PageRunner(page, compare_outputs=False, first=None).run_all()
     assert [r.status for r in in_page_order] == ["passed"] * 4
+    page.write_text(leaky.replace("['pytorch', 'mxnet']", "['mxnet']"))
+    mxnet_first = PageRunner(page, first="mxnet").run_all()  # nothing hidden, MXNet's blocks first
+    assert [r.status for r in mxnet_first] == ["passed"] * 4
