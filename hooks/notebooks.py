@@ -13,12 +13,14 @@ one, which opens the copy the publish workflow pushes to the ``notebooks`` branc
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -31,10 +33,20 @@ from pagerun.parse import Block, parse_page, unindent_containers  # noqa: E402
 
 LABELS = {"pytorch": "PyTorch notebook", "mxnet": "MXNet notebook", "neutral": "Notebook"}
 NOTEBOOKS_BRANCH = "notebooks"
-NO_MXNET = (
-    "No MXNet notebook: the code of this page is PyTorch only (its questions are answered "
-    "with PyTorch models; the page has no MXNet version)."
-)
+NO_MXNET = "No MXNet notebook: the code of this page has no MXNet version."
+# The first code cell of a notebook that imports companion: a no-op where it is installed.
+INSTALL = """# This notebook uses `companion`, the package of the DL Companion repository. Where it
+# is not installed (Colab, a fresh environment), this cell installs it (without its pinned
+# dependencies: torch, numpy and matplotlib as they are there).
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("companion") is None:
+    package = "git+{repo_url}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package],
+                   check=True)"""
+_MD_LINK = re.compile(r"\]\((?P<target>[^)\s#:]+\.md)(?P<anchor>#[^)\s]*)?\)")
 NOT_RUN_HERE = "This cell {why}: the site's build did not run it."
 _ADMONITION = re.compile(r'^ *(?:!!!|\?\?\?\+?)\s+\S+(?:\s+"(?P<title>[^"]*)")?\s*$')
 _TAB = re.compile(r'^ *===[+!]?\s+"')
@@ -110,23 +122,48 @@ def _code_cell(block: Block, result: BlockResult | None):
     return cell
 
 
+def absolute_links(text: str, src_uri: str, site_url: str) -> str:
+    """Relative links to other pages (``[4.2](4-2.md#x)``) as the site's addresses, which a
+    downloaded notebook can follow."""
+
+    def address(m: re.Match) -> str:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(src_uri), m["target"]))
+        path = target.removesuffix(".md").removesuffix("index").rstrip("/")
+        url = site_url.rstrip("/") + "/" + (path + "/" if path else "")
+        return f"]({url}{m['anchor'] or ''})"
+
+    return _MD_LINK.sub(address, text)
+
+
 def page_notebook(
-    path: Path | str, framework: str, results: list[BlockResult] | None = None
+    path: Path | str,
+    framework: str,
+    results: list[BlockResult] | None = None,
+    repo_url: str = "",
+    site_url: str = "",
 ) -> nbformat.NotebookNode:
-    """The notebook of one framework for a page; ``results`` (page order) give the outputs."""
+    """The notebook of one framework for a page; ``results`` give the outputs (by block line),
+    ``repo_url`` the install cell of notebooks that import companion, ``site_url`` the
+    address of links to other pages."""
     path = Path(path)
     blocks = parse_page(path)
-    chosen = {id(b) for b in frameworks.notebook_blocks(path, blocks, framework)}
-    by_block = dict(zip((id(b) for b in blocks), results or []))
+    chosen = frameworks.notebook_blocks(path, blocks, framework)
+    by_line = {r.line: r for r in results or []}
     prose = _prose_lines(path.read_text(encoding="utf-8").splitlines(), framework)
+    if site_url:
+        src_uri = path.resolve().relative_to(DOCS).as_posix()
+        prose = [absolute_links(line, src_uri, site_url) for line in prose]
     cells, cursor = [], 0
     for block in blocks:
         end = block.output.end if block.output else block.end
         cells += _markdown_cell(prose[cursor : block.start])
-        if id(block) in chosen:
-            cells.append(_code_cell(block, by_block.get(id(block))))
+        if block in chosen:
+            cells.append(_code_cell(block, by_line.get(block.line)))
         cursor = end
     cells += _markdown_cell(prose[cursor:])
+    if repo_url and any("companion" in b.code for b in chosen):
+        first_code = next(i for i, c in enumerate(cells) if c.cell_type == "code")
+        cells.insert(first_code, v4.new_code_cell(INSTALL.format(repo_url=repo_url)))
     nb = v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -184,7 +221,8 @@ def on_page_content(content, page, config, files):
     for d in offered:
         target = Path(config["site_dir"]) / site_path(src, dest_uri, d.framework)
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(page_notebook(path, d.framework, results), target)
+        notebook = page_notebook(path, d.framework, results, config["repo_url"], config["site_url"])
+        nbformat.write(notebook, target)
     runs_anywhere = next((d for d in offered if d.framework != "mxnet"), None)
     colab = (
         colab_url(config["repo_url"], site_path(src, dest_uri, runs_anywhere.framework))

@@ -196,10 +196,11 @@ class PageRunner:
         self.namespace: dict = {"__name__": "__main__", "__file__": str(self.path)}
         # Notebook order: the ``first`` framework's notebook blocks, then the rest (None: page
         # order); while the PyTorch notebook's blocks run, mxnet cannot be imported.
-        self.order, self.hidden_mxnet = list(range(len(self.blocks))), 0
+        self.order, self.hidden_mxnet = list(range(len(self.blocks))), set()
         if first is not None:
-            self.order, head = frameworks.run_order(self.path, self.blocks, first)
-            self.hidden_mxnet = head if first == "pytorch" else 0
+            self.order, _ = frameworks.run_order(self.path, self.blocks, first)
+        if first == "pytorch":
+            self.hidden_mxnet = frameworks.notebook_indices(self.path, self.blocks, "pytorch")
         self._done: dict[int, BlockResult] = {}
         self.workdir = tempfile.mkdtemp(prefix="pagerun-")
         self.failed_at: int | None = None
@@ -217,18 +218,16 @@ class PageRunner:
         """Run every block before ``index`` in the run order that has not run yet, then ``index``;
         return its result."""
         while index not in self._done:
-            step = len(self._done)
-            nxt = self.order[step]
-            hide = (
-                frameworks.mxnet_hidden() if step < self.hidden_mxnet else contextlib.nullcontext()
-            )
-            with hide:
+            nxt = self.order[len(self._done)]
+            hide = nxt in self.hidden_mxnet
+            with frameworks.mxnet_hidden() if hide else contextlib.nullcontext():
                 self._done[nxt] = self._run(self.blocks[nxt])
         return self._done[index]
 
     def run_all(self) -> list[BlockResult]:
-        if self.blocks:
-            self.run_through(len(self.blocks) - 1)
+        """Run every block, in the run order; the results in page order."""
+        for index in self.order:
+            self.run_through(index)
         return self.results
 
     def _run(self, block: Block) -> BlockResult:

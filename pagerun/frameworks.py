@@ -130,6 +130,12 @@ def rule_problems(path: Path, blocks: list[Block]) -> list[str]:
     return problems
 
 
+def notebook_indices(path: Path, blocks: list[Block], framework: str) -> set[int]:
+    """Indices of the blocks of a framework's notebook (see :func:`notebook_blocks`)."""
+    chosen = {id(b) for b in notebook_blocks(path, blocks, framework)}
+    return {i for i, b in enumerate(blocks) if id(b) in chosen}
+
+
 def notebook_blocks(path: Path, blocks: list[Block], framework: str) -> list[Block]:
     """The blocks of a framework's notebook: shared and that framework's tab, in page order
     (blocks not run in CI, such as ``needs-gpu``, included: a reader may have a GPU)."""

@@ -73,8 +73,11 @@ def _page(tmp_path: Path, text: str = PAGE) -> Path:
     return path
 
 
-def _results(n: int) -> list[BlockResult]:
-    return [BlockResult(i, "passed", stdout=f"out {i}\n") for i in range(n)]
+def _results(path: Path) -> list[BlockResult]:
+    """A result per block of the page, matched by its line; block k printed "out k"."""
+    return [
+        BlockResult(b.line, "passed", stdout=f"out {k}\n") for k, b in enumerate(parse_page(path))
+    ]
 
 
 def _sources(nb, kind: str) -> list[str]:
@@ -83,7 +86,7 @@ def _sources(nb, kind: str) -> list[str]:
 
 def test_a_pytorch_notebook_has_the_shared_and_pytorch_code_and_prose(tmp_path):
     path = _page(tmp_path)
-    nb = notebooks.page_notebook(path, "pytorch", _results(4))
+    nb = notebooks.page_notebook(path, "pytorch", _results(path))
     code = _sources(nb, "code")
     assert len(code) == 2 and code[0].startswith("import numpy") and "torch_sum" in code[1]
     prose = "\n".join(_sources(nb, "markdown"))
@@ -95,7 +98,8 @@ def test_a_pytorch_notebook_has_the_shared_and_pytorch_code_and_prose(tmp_path):
 
 
 def test_an_mxnet_notebook_leaves_out_the_pytorch_tab_and_the_parity_block(tmp_path):
-    nb = notebooks.page_notebook(_page(tmp_path), "mxnet", _results(4))
+    path = _page(tmp_path)
+    nb = notebooks.page_notebook(path, "mxnet", _results(path))
     code = _sources(nb, "code")
     assert len(code) == 2 and "mx_sum" in code[1] and not any("torch" in c for c in code)
 
@@ -157,7 +161,8 @@ def test_the_kernel_really_refuses_mxnet(tmp_path):
 
 @pytest.mark.parametrize("rel", ["d2l/ch5/5-1-blocks.md", "exams/vgg16.md"])
 def test_real_pytorch_notebooks_run_without_mxnet(rel, tmp_path):
-    nb = notebooks.page_notebook(DOCS / rel, "pytorch")
+    nb = notebooks.page_notebook(DOCS / rel, "pytorch", repo_url="https://github.com/o/r")
+    assert 'find_spec("companion") is None' in nb.cells[1].source  # installs where missing
     _execute_without_mxnet(nb, tmp_path)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in errors if o.output_type == "error"]
@@ -194,5 +199,27 @@ def test_a_cell_the_build_did_not_run_says_so(tmp_path):
     text = PAGE.replace(
         "    ```python\n    import torch", "    ```{.python .needs-gpu}\n    import torch"
     )
-    nb = notebooks.page_notebook(_page(tmp_path, text), "pytorch", _results(4))
+    path = _page(tmp_path, text)
+    nb = notebooks.page_notebook(path, "pytorch", _results(path))
     assert _sources(nb, "code")[1].startswith("# This cell needs a GPU: the site's build did not")
+
+
+def test_links_to_other_pages_become_site_addresses():
+    text = "See [4.2](4-2-mlp-scratch.md#ex) and [home](../../index.md), [x](https://a.b/c.md)."
+    got = notebooks.absolute_links(text, "d2l/ch4/4-1-mlp.md", "https://h.io/site/")
+    assert got == (
+        "See [4.2](https://h.io/site/d2l/ch4/4-2-mlp-scratch/#ex) and "
+        "[home](https://h.io/site/), [x](https://a.b/c.md)."
+    )
+
+
+def test_notebooks_that_import_companion_get_an_install_cell_first(tmp_path):
+    page = _page(
+        tmp_path,
+        PAGE.replace("import numpy as np", "import numpy as np\nfrom companion import seeds"),
+    )
+    nb = notebooks.page_notebook(page, "pytorch", repo_url="https://github.com/o/r")
+    code = _sources(nb, "code")
+    assert 'package = "git+https://github.com/o/r"' in code[0] and len(code) == 3
+    plain = notebooks.page_notebook(_page(tmp_path), "pytorch", repo_url="https://github.com/o/r")
+    assert len(_sources(plain, "code")) == 2  # no companion: no install cell

@@ -292,3 +292,24 @@ def test_pages_run_in_notebook_order_with_mxnet_hidden_from_the_pytorch_part(tmp
     page.write_text(leaky.replace("['pytorch', 'mxnet']", "['mxnet']"))
     mxnet_first = PageRunner(page, first="mxnet").run_all()  # nothing hidden, MXNet's blocks first
     assert [r.status for r in mxnet_first] == ["passed"] * 4
+
+
+def test_run_all_runs_every_block_when_the_last_one_runs_early(tmp_path):
+    page = write(
+        tmp_path,
+        textwrap.dedent("""\
+        === "MXNet"
+
+            ```python
+            a = 1
+            ```
+
+        === "PyTorch"
+
+            ```python
+            b = 2
+            ```
+    """),
+    )
+    runner = PageRunner(page, compare_outputs=False)
+    assert [r.line for r in runner.run_all()] == [3, 9] and runner.done
