@@ -247,17 +247,17 @@ def tab_set_problems(path: Path | str) -> list[str]:
     for number, line in enumerate(lines, 1):
         stripped = line.lstrip(" ")
         indent = len(line) - len(stripped)
-        fence = re.match(r"(`{3,}|~{3,})", stripped)
-        if fence and not in_fence:
-            in_fence = fence.group(1)
-            continue
         if in_fence:
             in_fence = "" if stripped.strip() == in_fence else in_fence
             continue
         if not stripped:
             continue
+        # Anything at a set's indentation but a tab header (prose, a block) ends the set.
         for level in [k for k in open_sets if k > indent or (k == indent and not _TAB.match(line))]:
             del open_sets[level]
+        if fence := re.match(r"(`{3,}|~{3,})", stripped):
+            in_fence = fence.group(1)
+            continue
         if tab := _TAB.match(line):
             titles = open_sets.setdefault(indent, [])
             if tab.group("title") in titles:
@@ -269,6 +269,26 @@ def tab_set_problems(path: Path | str) -> list[str]:
     return problems
 
 
+def unseen_blocks(path: Path | str, blocks: list[Block]) -> list[str]:
+    """Python fences the page runner does not see (an indented fence outside any tab or
+    admonition is plain text to Markdown): they would neither run nor render as code."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    starts, problems, in_fence = {b.start for b in blocks}, [], ""
+    for i, line in enumerate(lines):
+        stripped = line.lstrip(" ")
+        if in_fence:
+            in_fence = "" if stripped.strip() == in_fence else in_fence
+            continue
+        if fence := re.match(r"(`{3,}|~{3,})(.*)", stripped):
+            in_fence = fence.group(1)
+            if re.match(r"(\{\s*\.?)?(python3?|py)\b", fence.group(2).strip()) and i not in starts:
+                problems.append(
+                    f"{path}:{i + 1}: a python block that is not run (indented outside any tab "
+                    "or admonition? Markdown shows it as text)"
+                )
+    return problems
+
+
 # --- everything a page must satisfy, for the tests and for `python -m pagerun.frameworks` ---
 def page_problems(path: Path | str) -> list[str]:
     """The rule's problems and, per notebook, the names a cell uses that no earlier cell defines."""
@@ -276,7 +296,7 @@ def page_problems(path: Path | str) -> list[str]:
 
     path = Path(path)
     blocks = parse_page(path)
-    problems = rule_problems(path, blocks) + tab_set_problems(path)
+    problems = rule_problems(path, blocks) + tab_set_problems(path) + unseen_blocks(path, blocks)
     for framework in frameworks_of(path, blocks):
         cells = notebook_blocks(path, blocks, framework)
         missing: dict[int, list[str]] = {}

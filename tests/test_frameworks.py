@@ -132,3 +132,24 @@ def test_two_tabs_of_one_name_in_one_set_are_caught(tmp_path):
     assert "a second 'PyTorch' tab in one tab set" in problem
     apart = merged.replace('    ```\n\n=== "PyTorch"', '    ```\n\nProse between.\n\n=== "PyTorch"')
     assert frameworks.tab_set_problems(_page(tmp_path, apart)) == []
+
+
+def test_a_tab_set_ends_at_a_block_between_tabs(tmp_path):
+    between = TABS.replace(
+        '=== "PyTorch"',
+        '```python\ny = 1\n```\n\n=== "MXNet"\n\n    ```python\n    z = 2\n    ```\n\n'
+        '=== "PyTorch"',
+    )
+    assert frameworks.tab_set_problems(_page(tmp_path, between)) == []
+
+
+def test_an_indented_block_outside_a_tab_is_caught(tmp_path):
+    lost = TABS.replace(
+        "```{.python .both-frameworks}",
+        "Prose.\n\n    ```python\n    w = 3\n    ```\n\n```{.python .both-frameworks}",
+    )
+    path = _page(tmp_path, lost)
+    (problem,) = frameworks.unseen_blocks(path, parse_page(path))
+    assert "a python block that is not run" in problem
+    fine = _page(tmp_path, TABS)
+    assert frameworks.unseen_blocks(fine, parse_page(fine)) == []
