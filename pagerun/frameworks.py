@@ -158,22 +158,14 @@ def frameworks_of(path: Path, blocks: list[Block]) -> list[str]:
 def run_order(path: Path, blocks: list[Block], first: str = "pytorch") -> tuple[list[int], int]:
     """Block indices in notebook order: the ``first`` framework's notebook blocks (shared and
     its tab), then the rest (the other tab and ``.both-frameworks``) in page order; and how
-    many the first part holds.
-
-    The shared blocks that end the page, after the last of the rest, end both notebooks (a
-    teardown, such as removing the page's temporary directory, that the other framework's
-    blocks must not find done), so they run last, after the rest."""
+    many the first part holds. (A teardown that both parts need done first, such as removing
+    a folder both write to, is a ``.both-frameworks`` block.)"""
     if first not in FRAMEWORKS:
         raise ValueError(f"first must be one of {FRAMEWORKS}, got {first!r}")
     tabbed = classify(path, blocks)
     head = [i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, first)]
     tail = [i for i in range(len(blocks)) if i not in set(head)]
-    end = len(blocks)
-    while tail and end > tail[-1] + 1 and tabbed[end - 1].framework is None:
-        end -= 1
-    last = [i for i in head if i >= end]
-    head = [i for i in head if i < end]
-    return head + tail + last, len(head)
+    return head + tail, len(head)
 
 
 # --- names a notebook uses but does not define -------------------------------------------

@@ -101,12 +101,6 @@ def test_mxnet_hidden_refuses_the_import_even_when_loaded():
     import mxnet  # noqa: F401, F811 - back afterwards
 
 
-def test_a_shared_block_that_ends_the_page_runs_last_in_notebook_order(tmp_path):
-    path = _page(tmp_path, TABS + "\n```python\nprint('teardown')\n```\n")
-    order, hidden = frameworks.run_order(path, parse_page(path))
-    assert (order, hidden) == ([0, 2, 1, 3, 4], 2)
-
-
 def test_blocks_not_run_in_ci_are_in_their_notebook(tmp_path):
     text = TABS.replace(
         "    ```python\n    import torch", "    ```{.python .needs-gpu}\n    import torch"
