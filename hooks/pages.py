@@ -3,8 +3,8 @@
 - Runs every Markdown page's python blocks (``pagerun``; a test run of the same sources leaves a
   cache, so the build after the tests does not run them again). A failing block fails the build;
   printed output that differs from the page's ``output`` fence is a warning (``--strict`` fails).
-- Figures left open by a block are inlined as SVG below it; ``.live-output`` blocks get the
-  output of this run below them.
+- Figures left open by a block are shown below it, each an SVG file beside the page's HTML
+  (``<img>``, not inline SVG); ``.live-output`` blocks get the output of this run below them.
 - ``corrections.md``: ``<!-- corrections -->`` becomes the list of every ``Correction:``
   admonition of the site.
 - ``<!-- exercise-index -->`` and ``<!-- coverage -->`` become the exercise index and the
@@ -107,14 +107,38 @@ def on_page_content(html_text, page, config, files):
     if not page.file.src_uri.startswith("api/"):
         html_text = link_api(html_text)
     for i, svg in enumerate(getattr(page, "companion_figures", [])):
+        name = write_figure(svg, Path(config["site_dir"]), page.file.dest_uri, i)
         html_text = html_text.replace(
             f"<p>@@companion-figure-{i}@@</p>",
-            f'<figure class="{figure_classes(svg)}">{svg}</figure>',
+            f'<figure class="{figure_classes(svg)}">{figure_img(svg, name, i)}</figure>',
         )
     return html_text
 
 
+def write_figure(svg: str, site_dir: Path, dest_uri: str, index: int) -> str:
+    """Write figure ``index`` of the page built to ``dest_uri`` as an SVG file beside it; its
+    name. A file, not inline SVG: a page's DOM then holds no plot markers, and the browser
+    laid out the page of the most plots in half the time."""
+    name = f"figure-{index + 1}.svg"
+    target = site_dir / Path(dest_uri).parent / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg)
+    return name
+
+
+def figure_img(svg: str, name: str, index: int) -> str:
+    """The ``<img>`` of a figure file, with the SVG's size in CSS pixels (no layout shift)."""
+    size = _SVG_SIZE.search(svg)
+    dims = ""
+    if size:
+        width, height = (round(float(size.group(k)) * 4 / 3) for k in ("w", "h"))
+        dims = f' width="{width}" height="{height}"'
+    alt = f"Figure {index + 1} of this page: the plot drawn by the code above"
+    return f'<img src="{name}" alt="{alt}"{dims}>'
+
+
 _SVG_WIDTH = re.compile(r'<svg[^>]*\swidth="(?P<pt>[\d.]+)pt"')
+_SVG_SIZE = re.compile(r'<svg[^>]*\swidth="(?P<w>[\d.]+)pt"[^>]*\sheight="(?P<h>[\d.]+)pt"')
 WIDE_FIGURE_PT = 500  # two panels side by side: on a phone they scroll instead of shrinking
 
 

@@ -105,3 +105,16 @@ def test_a_wide_figure_is_marked_so_that_it_scrolls_on_a_phone():
     )
     assert figure_classes('<svg width="385.8pt" height="238pt">') == "companion-figure"
     assert figure_classes("<svg viewBox='0 0 10 10'>") == "companion-figure"
+
+
+def test_a_figure_is_an_svg_file_beside_the_page_shown_at_its_own_size(tmp_path):
+    from hooks.pages import figure_img, write_figure
+
+    svg = '<svg width="385.8pt" height="238pt" xmlns="http://www.w3.org/2000/svg"></svg>'
+    name = write_figure(svg, tmp_path, "d2l/ch6/6-6-lenet/index.html", 0)
+    written = tmp_path / "d2l/ch6/6-6-lenet" / name
+    assert name == "figure-1.svg" and written.read_text().endswith(svg)
+    assert written.read_text().startswith("<?xml")
+    img = figure_img(svg, name, 0)
+    assert img.startswith('<img src="figure-1.svg"') and 'width="514" height="317"' in img
+    assert "width=" not in figure_img("<svg viewBox='0 0 1 1'>", "figure-2.svg", 1)
