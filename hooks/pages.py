@@ -122,7 +122,8 @@ def write_figure(svg: str, site_dir: Path, dest_uri: str, index: int) -> str:
     name = f"figure-{index + 1}.svg"
     target = site_dir / Path(dest_uri).parent / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text('<?xml version="1.0" encoding="utf-8" standalone="no"?>\n' + svg)
+    header = '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n'
+    target.write_text(header + svg, encoding="utf-8")
     return name
 
 

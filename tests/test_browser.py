@@ -38,6 +38,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     # Belt and braces: no name but the loopback resolves, whatever routing misses.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    # ... and no proxy from the environment (a proxy resolves names itself): every address
+    # but the loopback goes to a proxy that is not there.
+    "--proxy-server=http://127.0.0.1:9",
 ]
 TABS_IN_PARALLEL = 4
 CHAPTER_PAGE = "d2l/ch4/4-1-mlp/"
@@ -182,7 +185,9 @@ class Recorder:
             self.problems.append(f"failed request: {request.url} ({request.failure})")
 
     def on_response(self, response) -> None:  # noqa: ANN001
-        """Record an HTTP error status."""
+        """Record an HTTP error status, and a response from another host (it got out)."""
+        if not self.is_own(response.url):
+            self.problems.append(f"a request to another host got a response: {response.url}")
         if response.status >= 400:
             self.problems.append(f"HTTP {response.status}: {response.url}")
 
@@ -218,7 +223,8 @@ async def settled(page, url: str) -> None:  # noqa: ANN001
 
 
 async def check_page(context, base: str, url: str) -> list[str]:  # noqa: ANN001
-    """Open one page in ``context``; everything wrong with it, ``url: problem`` each."""
+    """Open one page in ``context``; everything wrong with it, ``url: problem`` each.
+    Read-only (no clicks): the pages share ``context``, so state one set would reach others."""
     recorder = Recorder(base)
     page = await context.new_page()
     await recorder.attach(page)
@@ -287,6 +293,7 @@ def bad_copy_of_home(site: Path, directory: Path) -> None:
     html = (site / "index.html").read_text(encoding="utf-8")
     defects = """
       <img src="https://example.org/x.png">
+      <img src="http://93.184.216.34/ip-literal.png">
       <script>fetch("https://example.net/data.json").catch(() => {});</script>
       <script>console.error("probe: broken");</script>
       <img src="missing-probe.png">
@@ -309,6 +316,7 @@ def test_checker_reports_other_hosts_and_each_defect(
     for expected in (
         "request to another host: https://example.org/x.png",
         "request to another host: https://example.net/data.json",
+        "request to another host: http://93.184.216.34/ip-literal.png",
         "console error: probe: broken",
         "missing-probe.png",
         "raw math delimiter '\\\\('",
