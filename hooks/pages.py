@@ -129,25 +129,28 @@ def write_figure(svg: str, site_dir: Path, dest_uri: str, index: int) -> str:
 
 def figure_img(svg: str, name: str, index: int) -> str:
     """The ``<img>`` of a figure file, with the SVG's size in CSS pixels (no layout shift)."""
-    size = _SVG_SIZE.search(svg)
+    width, height = _svg_pt(svg, "width"), _svg_pt(svg, "height")
     dims = ""
-    if size:
-        width, height = (round(float(size.group(k)) * 4 / 3) for k in ("w", "h"))
-        dims = f' width="{width}" height="{height}"'
+    if width is not None and height is not None:
+        dims = f' width="{round(width * 4 / 3)}" height="{round(height * 4 / 3)}"'
     alt = f"Figure {index + 1} of this page: the plot drawn by the code above"
     return f'<img src="{name}" alt="{alt}"{dims}>'
 
 
-_SVG_WIDTH = re.compile(r'<svg[^>]*\swidth="(?P<pt>[\d.]+)pt"')
-_SVG_SIZE = re.compile(r'<svg[^>]*\swidth="(?P<w>[\d.]+)pt"[^>]*\sheight="(?P<h>[\d.]+)pt"')
+def _svg_pt(svg: str, attribute: str) -> float | None:
+    """The ``width`` or ``height`` of a matplotlib SVG in points, None where not in pt."""
+    m = re.search(rf'<svg[^>]*\s{attribute}="(?P<pt>[\d.]+)pt"', svg)
+    return float(m.group("pt")) if m else None
+
+
 WIDE_FIGURE_PT = 500  # two panels side by side: on a phone they scroll instead of shrinking
 
 
 def figure_classes(svg: str) -> str:
     """``companion-figure``, plus ``companion-figure--wide`` for a figure wider than
     ``WIDE_FIGURE_PT`` points (its labels would be unreadable at a phone's width)."""
-    m = _SVG_WIDTH.search(svg)
-    wide = m is not None and float(m.group("pt")) > WIDE_FIGURE_PT
+    width = _svg_pt(svg, "width")
+    wide = width is not None and width > WIDE_FIGURE_PT
     return "companion-figure companion-figure--wide" if wide else "companion-figure"
 
 

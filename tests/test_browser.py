@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # Belt and braces: no name but the loopback resolves, whatever routing misses.
+    # Nothing leaves: no name but the loopback resolves (requests are recorded, not routed) ...
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     # ... and no proxy from the environment (a proxy resolves names itself): every address
     # but the loopback goes to a proxy that is not there.
