@@ -18,6 +18,7 @@ import symtable
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .parse import BOTH_FRAMEWORKS, Block
@@ -82,13 +83,18 @@ def framework_modules() -> dict[str, str]:
     """``companion`` modules that import a framework when imported, with that framework."""
     found = {}
     for src in sorted((ROOT / "companion").glob("*.py")):
-        for pkg in _top_level_imports(ast.parse(src.read_text(encoding="utf-8"))):
+        for pkg in _top_level_imports(src.read_text(encoding="utf-8")):
             if pkg in _FRAMEWORK_PACKAGES:
                 found[f"companion.{src.stem}"] = _FRAMEWORK_PACKAGES[pkg]
     return found
 
 
-def _top_level_imports(tree: ast.Module) -> Iterator[str]:
+@lru_cache(maxsize=64)  # keyed by the module's text: parsed once per version of the file
+def _top_level_imports(source: str) -> tuple[str, ...]:
+    return tuple(_imports_of(ast.parse(source)))
+
+
+def _imports_of(tree: ast.Module) -> Iterator[str]:
     for node in tree.body:
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
