@@ -133,8 +133,14 @@ def figure_img(svg: str, name: str, index: int) -> str:
     dims = ""
     if width is not None and height is not None:
         dims = f' width="{round(width * 4 / 3)}" height="{round(height * 4 / 3)}"'
-    alt = f"Figure {index + 1} of this page: the plot drawn by the code above"
+    described = _DESCRIPTION.search(svg)
+    what = html.unescape(described.group(1)) if described else "the plot drawn by the code above"
+    alt = html.escape(f"Figure {index + 1}: {what}", quote=True)
     return f'<img src="{name}" alt="{alt}"{dims}>'
+
+
+# Where pagerun puts a figure's titles, axis labels and legends in words (figure_description)
+_DESCRIPTION = re.compile(r"<dc:description>(.*?)</dc:description>", re.S)
 
 
 def _svg_pt(svg: str, attribute: str) -> float | None:

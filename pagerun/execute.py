@@ -13,6 +13,7 @@ import contextlib
 import difflib
 import hashlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -127,11 +128,35 @@ def _collect_figures() -> list[str]:
     for num in plt.get_fignums():
         fig = plt.figure(num)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        metadata = {"Date": None, "Description": figure_description(fig)}
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata=metadata)
         svg = buf.getvalue()
         svgs.append(svg[svg.index("<svg") :])
         plt.close(fig)
     return svgs
+
+
+def figure_description(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
+    """What a figure shows, in words, from its titles, axis labels and legends: the text
+    of the SVG's ``<dc:description>``, which the site uses as the image's alt text."""
+    parts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        title = " ".join(t for t in (ax.get_title(loc) for loc in _TITLES) if t)
+        labels = [
+            f"{a} axis: {t}" for a, t in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if t
+        ]
+        legend = ax.get_legend()
+        if legend is not None and legend.get_texts():
+            labels.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
+        head = title or ("an image" if ax.images else "a plot")
+        parts.append(f"{head} ({'; '.join(labels)})" if labels else head)
+    runs = [(part, len(list(same))) for part, same in itertools.groupby(p for p in parts if p)]
+    return "; ".join(part if n == 1 else f"{n} panels: {part}" for part, n in runs).replace("$", "")
+
+
+_TITLES = ("left", "center", "right")
 
 
 def _take_parity_records() -> list[dict]:

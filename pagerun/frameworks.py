@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .parse import BOTH_FRAMEWORKS, Block
+from .parse import BOTH_FRAMEWORKS, CONTAINER, Block
 
 FRAMEWORKS = ("pytorch", "mxnet")
 NEUTRAL = "neutral"  # a page without framework tabs: one notebook, its shared blocks
@@ -30,7 +30,6 @@ BOTH = BOTH_FRAMEWORKS
 ROOT = Path(__file__).resolve().parent.parent
 
 _TAB = re.compile(r'^(?P<indent> *)===\+?\s+"(?P<title>[^"]*)"')
-_CONTAINER = re.compile(r"^(?P<indent> *)(===|!!!|\?\?\?\+?)\s")
 _FRAMEWORK_PACKAGES = {"torch": "pytorch", "torchvision": "pytorch", "torchinfo": "pytorch"}
 _FRAMEWORK_PACKAGES |= {"mxnet": "mxnet", "d2l": "mxnet"}
 _SEEDS = re.compile(r"\b(torch\.manual_seed|mx\.random\.seed|mxnet\.random\.seed|npx\.set_np)\b")
@@ -64,7 +63,7 @@ def tab_frameworks(lines: list[str]) -> list[str | None]:
             in_fence = fence.group(1)
         elif fence and stripped.strip() == in_fence:
             in_fence = ""
-        elif not in_fence and _CONTAINER.match(line):
+        elif not in_fence and CONTAINER.match(line):
             tab = _TAB.match(line)
             framework = TAB_TITLES.get(tab.group("title")) if tab else None
             stack.append((indent + 4, framework))
@@ -138,18 +137,16 @@ def rule_problems(path: Path, blocks: list[Block]) -> list[str]:
 
 def notebook_indices(path: Path, blocks: list[Block], framework: str) -> set[int]:
     """Indices of the blocks of a framework's notebook (see :func:`notebook_blocks`)."""
-    chosen = {id(b) for b in notebook_blocks(path, blocks, framework)}
-    return {i for i, b in enumerate(blocks) if id(b) in chosen}
+    if framework not in (*FRAMEWORKS, NEUTRAL):
+        raise ValueError(f"framework must be one of {FRAMEWORKS + (NEUTRAL,)}, got {framework!r}")
+    tabbed = classify(path, blocks)
+    return {i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, framework)}
 
 
 def notebook_blocks(path: Path, blocks: list[Block], framework: str) -> list[Block]:
     """The blocks of a framework's notebook: shared and that framework's tab, in page order
     (blocks not run in CI, such as ``needs-gpu``, included: a reader may have a GPU)."""
-    if framework not in (*FRAMEWORKS, NEUTRAL):
-        raise ValueError(f"framework must be one of {FRAMEWORKS + (NEUTRAL,)}, got {framework!r}")
-    return [
-        t.block for t in classify(path, blocks) if not t.both and t.framework in (None, framework)
-    ]
+    return [blocks[i] for i in sorted(notebook_indices(path, blocks, framework))]
 
 
 def frameworks_of(path: Path, blocks: list[Block]) -> list[str]:
@@ -168,8 +165,7 @@ def run_order(path: Path, blocks: list[Block], first: str = "pytorch") -> tuple[
     a folder both write to, is a ``.both-frameworks`` block.)"""
     if first not in FRAMEWORKS:
         raise ValueError(f"first must be one of {FRAMEWORKS}, got {first!r}")
-    tabbed = classify(path, blocks)
-    head = [i for i, t in enumerate(tabbed) if not t.both and t.framework in (None, first)]
+    head = sorted(notebook_indices(path, blocks, first))
     tail = [i for i in range(len(blocks)) if i not in set(head)]
     return head + tail, len(head)
 

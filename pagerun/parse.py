@@ -21,7 +21,7 @@ LIVE_OUTPUT = "live-output"
 BOTH_FRAMEWORKS = "both-frameworks"  # a parity check: in neither framework's notebook
 OUTPUT_LANG = "output"
 
-_CONTAINER = re.compile(r"^(?P<indent> *)(===|!!!|\?\?\?\+?)\s")
+CONTAINER = re.compile(r"^(?P<indent> *)(===|!!!|\?\?\?\+?)\s")
 _FENCE = re.compile(r"^(?P<indent> *)(?P<marks>`{3,}|~{3,})")
 
 
@@ -85,7 +85,7 @@ def unindent_containers(lines: list[str]) -> list[str]:
                 stack.pop()
         cut = stack[-1] if stack else 0
         body = line[cut:] if len(line) >= cut and line[:cut].strip() == "" else line.lstrip(" ")
-        if fence is None and _CONTAINER.match(line):
+        if fence is None and CONTAINER.match(line):
             stack.append(indent + 4)
             out.append("")
             continue

@@ -154,12 +154,11 @@ class Browser:
 
 
 class Recorder:
-    """Every request of one page, and what went wrong with the page."""
+    """What went wrong with one page: requests to other hosts, errors, failed loads."""
 
     def __init__(self, base: str) -> None:
         self.base = base
         self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
-        self.requests: list[str] = []
         self.problems: list[str] = []
 
     def is_own(self, url: str) -> bool:
@@ -167,10 +166,9 @@ class Recorder:
         return url.startswith(self.origin + "/")
 
     def on_request(self, request) -> None:  # noqa: ANN001
-        """Record the request; one to another host is a problem (it cannot leave: chromium
+        """A request to another host is a problem (it cannot leave: chromium
         resolves no name but the loopback, CHROMIUM_ARGS). Not routed: routing would turn the
         browser's cache off, and every page would fetch and compile the theme again."""
-        self.requests.append(request.url)
         if not self.is_own(request.url):
             self.problems.append(f"request to another host: {request.url}")
 

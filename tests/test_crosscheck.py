@@ -4,9 +4,9 @@ block; the checks change nothing the page can see."""
 
 import contextlib
 import textwrap
-from pathlib import Path
 
 import pytest
+from pagefiles import write_page
 
 from pagerun import crosscheck
 from pagerun.execute import PageRunner
@@ -35,15 +35,9 @@ PAGE = textwrap.dedent("""\
 """)
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    page = tmp_path / "page.md"
-    page.write_text(text)
-    return page
-
-
 def test_a_page_counts_are_cross_checked(tmp_path):
     before = sum(crosscheck.CHECKS.values())
-    (result,) = PageRunner(write(tmp_path, PAGE), compare_outputs=True).run_all()
+    (result,) = PageRunner(write_page(tmp_path, PAGE), compare_outputs=True).run_all()
     assert result.status == "passed", result.error
     # layer_table checks twice (rows, MACs); count_macs and count_params once each
     assert sum(crosscheck.CHECKS.values()) - before == 4
@@ -64,7 +58,7 @@ def test_a_miscount_fails_the_block(tmp_path, monkeypatch, name):
         return result + 1
 
     monkeypatch.setattr(sizing, name, off_by_one)
-    results = PageRunner(write(tmp_path, PAGE), compare_outputs=False).run_all()
+    results = PageRunner(write_page(tmp_path, PAGE), compare_outputs=False).run_all()
     assert results[0].status == "failed"
     assert f"companion.sizing.{name} gives" in results[0].error and "torchinfo" in results[0].error
 
@@ -89,7 +83,8 @@ def test_a_gluon_miscount_fails_the_block(tmp_path, monkeypatch):
         410
         ```
     """)
-    path = write(tmp_path, page)  # MXNet code in a shared block: page order, not notebook order
+    # MXNet code in a shared block: page order, not notebook order
+    path = write_page(tmp_path, page)
     (ok,) = PageRunner(path, compare_outputs=True, first=None).run_all()
     assert ok.status == "passed", ok.error
     monkeypatch.setattr(sizing, "layer_table_gluon", drop_last_layer)

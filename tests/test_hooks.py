@@ -118,3 +118,12 @@ def test_a_figure_is_an_svg_file_beside_the_page_shown_at_its_own_size(tmp_path)
     img = figure_img(svg, name, 0)
     assert img.startswith('<img src="figure-1.svg"') and 'width="514" height="317"' in img
     assert "width=" not in figure_img("<svg viewBox='0 0 1 1'>", "figure-2.svg", 1)
+
+
+def test_a_figure_s_alt_text_is_its_description_escaped():
+    from hooks.pages import figure_img
+
+    svg = "<svg><dc:description>Loss (legend: a &lt; b, &quot;c&quot;)</dc:description></svg>"
+    assert 'alt="Figure 3: Loss (legend: a &lt; b, &quot;c&quot;)"' in figure_img(svg, "f", 2)
+    plain = figure_img("<svg></svg>", "f", 0)  # a figure from before descriptions
+    assert 'alt="Figure 1: the plot drawn by the code above"' in plain

@@ -6,6 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from pagefiles import write_page
 
 from hooks import notebooks
 from pagerun import frameworks
@@ -67,12 +68,6 @@ sys.meta_path.insert(0, _NoMxnet())
 """
 
 
-def _page(tmp_path: Path, text: str = PAGE) -> Path:
-    path = tmp_path / "page.md"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def _results(path: Path) -> list[BlockResult]:
     """A result per block of the page, matched by its line; block k printed "out k"."""
     return [
@@ -85,7 +80,7 @@ def _sources(nb, kind: str) -> list[str]:
 
 
 def test_a_pytorch_notebook_has_the_shared_and_pytorch_code_and_prose(tmp_path):
-    path = _page(tmp_path)
+    path = write_page(tmp_path, PAGE)
     nb = notebooks.page_notebook(path, "pytorch", _results(path))
     code = _sources(nb, "code")
     assert len(code) == 2 and code[0].startswith("import numpy") and "torch_sum" in code[1]
@@ -98,7 +93,7 @@ def test_a_pytorch_notebook_has_the_shared_and_pytorch_code_and_prose(tmp_path):
 
 
 def test_an_mxnet_notebook_leaves_out_the_pytorch_tab_and_the_parity_block(tmp_path):
-    path = _page(tmp_path)
+    path = write_page(tmp_path, PAGE)
     nb = notebooks.page_notebook(path, "mxnet", _results(path))
     code = _sources(nb, "code")
     assert len(code) == 2 and "mx_sum" in code[1] and not any("torch" in c for c in code)
@@ -119,13 +114,13 @@ def test_every_notebook_holds_exactly_its_blocks(page):
 
 
 def test_offered_downloads_and_names(tmp_path):
-    path = _page(tmp_path)
+    path = write_page(tmp_path, PAGE)
     got = notebooks.downloads("d2l/ch4/page.md", path, parse_page(path))
     assert [(d.file, d.label) for d in got] == [
         ("page.pytorch.ipynb", "PyTorch notebook"),
         ("page.mxnet.ipynb", "MXNet notebook"),
     ]
-    neutral = _page(tmp_path, "# P\n\n```python\nx = 1\n```\n")
+    neutral = write_page(tmp_path, "# P\n\n```python\nx = 1\n```\n")
     (only,) = notebooks.downloads("p.md", neutral, parse_page(neutral))
     assert (only.file, only.label) == ("p.ipynb", "Notebook")
     assert notebooks.downloads("q.md", neutral, []) == []
@@ -199,7 +194,7 @@ def test_a_cell_the_build_did_not_run_says_so(tmp_path):
     text = PAGE.replace(
         "    ```python\n    import torch", "    ```{.python .needs-gpu}\n    import torch"
     )
-    path = _page(tmp_path, text)
+    path = write_page(tmp_path, text)
     nb = notebooks.page_notebook(path, "pytorch", _results(path))
     assert _sources(nb, "code")[1].startswith("# This cell needs a GPU: the site's build did not")
 
@@ -214,12 +209,14 @@ def test_links_to_other_pages_become_site_addresses():
 
 
 def test_notebooks_that_import_companion_get_an_install_cell_first(tmp_path):
-    page = _page(
+    page = write_page(
         tmp_path,
         PAGE.replace("import numpy as np", "import numpy as np\nfrom companion import seeds"),
     )
     nb = notebooks.page_notebook(page, "pytorch", repo_url="https://github.com/o/r")
     code = _sources(nb, "code")
     assert 'package = "git+https://github.com/o/r"' in code[0] and len(code) == 3
-    plain = notebooks.page_notebook(_page(tmp_path), "pytorch", repo_url="https://github.com/o/r")
+    plain = notebooks.page_notebook(
+        write_page(tmp_path, PAGE), "pytorch", repo_url="https://github.com/o/r"
+    )
     assert len(_sources(plain, "code")) == 2  # no companion: no install cell

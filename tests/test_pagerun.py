@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pagefiles import write_page
 
 from pagerun.execute import PageRunner, rewrite_outputs
 from pagerun.inventory import rendered_python_blocks
@@ -59,14 +60,8 @@ PAGE = textwrap.dedent("""\
 """)
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    page = tmp_path / "page.md"
-    page.write_text(text)
-    return page
-
-
 def test_parser_finds_fences_in_tabs_admonitions_and_details(tmp_path):
-    blocks = parse_page(write(tmp_path, PAGE))
+    blocks = parse_page(write_page(tmp_path, PAGE))
     assert [b.line for b in blocks] == [3, 14, 25, 31, 37]
     assert [b.not_in_ci for b in blocks] == [None, None, "needs a GPU", None, None]
     assert blocks[0].output.text == "6\n" and blocks[1].output.text == "3\n"
@@ -74,12 +69,12 @@ def test_parser_finds_fences_in_tabs_admonitions_and_details(tmp_path):
 
 
 def test_site_renderer_sees_the_same_number_of_python_blocks(tmp_path):
-    assert rendered_python_blocks(write(tmp_path, PAGE)) == 5
+    assert rendered_python_blocks(write_page(tmp_path, PAGE)) == 5
 
 
 def test_blocks_share_a_namespace_and_outputs_are_checked(tmp_path):
     # PAGE's shared blocks read the MXNet tab's `y` (against the notebook rule): page order.
-    runner = PageRunner(write(tmp_path, PAGE), first=None)
+    runner = PageRunner(write_page(tmp_path, PAGE), first=None)
     results = runner.run_all()
     assert [r.status for r in results] == ["passed", "passed", "not-in-ci", "failed", "passed"]
     assert "the block printed output but the page shows none" in results[3].error
@@ -87,7 +82,7 @@ def test_blocks_share_a_namespace_and_outputs_are_checked(tmp_path):
 
 
 def test_a_wrong_output_fails_with_a_diff_and_update_rewrites_it(tmp_path):
-    page = write(tmp_path, PAGE.replace("```output\n6\n```", "```output\n7\n```"))
+    page = write_page(tmp_path, PAGE.replace("```output\n6\n```", "```output\n7\n```"))
     runner = PageRunner(page, first=None)  # page order, as above
     results = runner.run_all()
     assert results[0].status == "failed"
@@ -99,7 +94,7 @@ def test_a_wrong_output_fails_with_a_diff_and_update_rewrites_it(tmp_path):
 
 
 def test_an_exception_names_the_markdown_line_and_stops_the_page(tmp_path):
-    page = write(
+    page = write_page(
         tmp_path,
         "# P\n\nText.\n\n```python\na = 1\nraise ValueError('boom')\n```\n\n```python\nb = "
         "2\n```\n",
@@ -111,13 +106,38 @@ def test_an_exception_names_the_markdown_line_and_stops_the_page(tmp_path):
 
 
 def test_figures_are_captured_as_svg(tmp_path):
-    page = write(tmp_path, "```python\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n```\n")
+    plot = "```python\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n```\n"
+    page = write_page(tmp_path, plot)
     (result,) = PageRunner(page).run_all()
     assert (
         result.status == "passed"
         and len(result.figures) == 1
         and result.figures[0].startswith("<svg")
+        and "<dc:description>a plot</dc:description>" in result.figures[0]
     )
+
+
+def test_a_figure_says_in_words_what_it_shows():
+    import matplotlib.pyplot as plt
+
+    from pagerun.execute import figure_description
+
+    fig, (curves, picture) = plt.subplots(1, 2)
+    curves.plot([1, 2], label="LeNet, $\\eta = 0.1$")
+    curves.plot([2, 1], label="AlexNet")
+    curves.legend()
+    curves.set(title="Training", xlabel="epoch", ylabel="loss")
+    fig.colorbar(picture.imshow([[0, 1], [1, 0]]))
+    fig.suptitle("Two panels")
+    grid, _ = plt.subplots(2, 3)
+    try:
+        assert figure_description(fig) == (
+            "Two panels; Training (x axis: epoch; y axis: loss; "
+            "legend: LeNet, \\eta = 0.1, AlexNet); an image"
+        )
+        assert figure_description(grid) == "6 panels: a plot"
+    finally:
+        plt.close("all")
 
 
 @pytest.mark.parametrize(
@@ -130,7 +150,7 @@ def test_figures_are_captured_as_svg(tmp_path):
 )
 def test_convention_breaches_are_reported(tmp_path, bad, message):
     with pytest.raises(PageError, match=message):
-        parse_page(write(tmp_path, bad))
+        parse_page(write_page(tmp_path, bad))
 
 
 @pytest.mark.parametrize("page", sorted(DOCS.rglob("*.md")), ids=lambda p: str(p.relative_to(DOCS)))
@@ -140,7 +160,7 @@ def test_every_rendered_python_block_is_found_by_the_test_parser(page):
 
 def test_pages_do_not_inherit_state_from_pages_run_before_them(tmp_path):
     pytest.importorskip("mxnet")
-    page = write(
+    page = write_page(
         tmp_path,
         textwrap.dedent("""\
         ```python
@@ -214,7 +234,7 @@ def test_results_are_cached_under_the_key_of_the_page_as_it_was_read(tmp_path, m
     from pagerun import execute
 
     monkeypatch.setattr(execute, "CACHE", tmp_path / "cache")
-    page = write(
+    page = write_page(
         tmp_path,
         "```python\nwith open(__file__, 'a') as f:\n    f.write('edited while running\\n')\n```\n",
     )
@@ -246,7 +266,7 @@ def test_no_code_line_of_any_page_is_over_88_columns():
 
 
 def test_the_column_check_finds_a_long_line_inside_a_tab(tmp_path):
-    page = write(
+    page = write_page(
         tmp_path, '=== "PyTorch"\n\n    ```python\n    x = ' + "1 + " * 22 + "1\n    ```\n"
     )
     assert long_code_lines(page) == ["page.md:4: 93 columns"]
@@ -254,7 +274,7 @@ def test_the_column_check_finds_a_long_line_inside_a_tab(tmp_path):
 
 def test_pages_run_in_notebook_order_with_mxnet_hidden_from_the_pytorch_part(tmp_path):
     pytest.importorskip("mxnet")
-    page = write(
+    page = write_page(
         tmp_path,
         textwrap.dedent("""\
         ```python
@@ -296,7 +316,7 @@ def test_pages_run_in_notebook_order_with_mxnet_hidden_from_the_pytorch_part(tmp
 
 
 def test_run_all_runs_every_block_when_the_last_one_runs_early(tmp_path):
-    page = write(
+    page = write_page(
         tmp_path,
         textwrap.dedent("""\
         === "MXNet"
