@@ -140,20 +140,28 @@ def figure_description(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
     """What a figure shows, in words, from its titles, axis labels and legends: the text
     of the SVG's ``<dc:description>``, which the site uses as the image's alt text."""
     parts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    seen: list[tuple[float, ...]] = []
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
+        twin = ax.get_position().bounds in seen  # twinx/twiny: one panel, a second axis
+        seen.append(ax.get_position().bounds)
         title = " ".join(t for t in (ax.get_title(loc) for loc in _TITLES) if t)
         labels = [
             f"{a} axis: {t}" for a, t in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if t
         ]
-        legend = ax.get_legend()
-        if legend is not None and legend.get_texts():
-            labels.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
-        head = title or ("an image" if ax.images else "a plot")
+        labels += [_legend_words(ax.get_legend())] if ax.get_legend() else []
+        kind = "a second axis" if twin else "an image" if ax.images else "a plot"
+        head = title or kind
         parts.append(f"{head} ({'; '.join(labels)})" if labels else head)
+    parts += [_legend_words(legend) for legend in fig.legends]
     runs = [(part, len(list(same))) for part, same in itertools.groupby(p for p in parts if p)]
     return "; ".join(part if n == 1 else f"{n} panels: {part}" for part, n in runs).replace("$", "")
+
+
+def _legend_words(legend) -> str:  # noqa: ANN001 - a matplotlib Legend
+    """'legend: "a", "b"': each entry quoted, since labels hold commas themselves."""
+    return "legend: " + ", ".join(f'"{t.get_text()}"' for t in legend.get_texts())
 
 
 _TITLES = ("left", "center", "right")

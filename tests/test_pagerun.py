@@ -133,9 +133,14 @@ def test_a_figure_says_in_words_what_it_shows():
     try:
         assert figure_description(fig) == (
             "Two panels; Training (x axis: epoch; y axis: loss; "
-            "legend: LeNet, \\eta = 0.1, AlexNet); an image"
+            'legend: "LeNet, \\eta = 0.1", "AlexNet"); an image'
         )
         assert figure_description(grid) == "6 panels: a plot"
+        twin, ax = plt.subplots()
+        ax.plot([1, 2], label="loss")
+        ax.twinx().set_ylabel("density")
+        twin.legend()
+        assert figure_description(twin) == 'a plot; a second axis (y axis: density); legend: "loss"'
     finally:
         plt.close("all")
 
