@@ -140,12 +140,13 @@ def figure_description(fig) -> str:  # noqa: ANN001 - a matplotlib Figure
     """What a figure shows, in words, from its titles, axis labels and legends: the text
     of the SVG's ``<dc:description>``, which the site uses as the image's alt text."""
     parts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
-    seen: list[tuple[float, ...]] = []
+    seen: set[tuple[float, ...]] = set()  # panel positions so far
     for ax in fig.axes:
         if ax.get_label() == "<colorbar>":
             continue
-        twin = ax.get_position().bounds in seen  # twinx/twiny: one panel, a second axis
-        seen.append(ax.get_position().bounds)
+        where = ax.get_position().bounds
+        twin = where in seen  # twinx/twiny: one panel, a second axis
+        seen.add(where)
         title = " ".join(t for t in (ax.get_title(loc) for loc in _TITLES) if t)
         labels = [
             f"{a} axis: {t}" for a, t in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if t

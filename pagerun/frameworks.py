@@ -165,9 +165,9 @@ def run_order(path: Path, blocks: list[Block], first: str = "pytorch") -> tuple[
     a folder both write to, is a ``.both-frameworks`` block.)"""
     if first not in FRAMEWORKS:
         raise ValueError(f"first must be one of {FRAMEWORKS}, got {first!r}")
-    head = sorted(notebook_indices(path, blocks, first))
-    tail = [i for i in range(len(blocks)) if i not in set(head)]
-    return head + tail, len(head)
+    chosen = notebook_indices(path, blocks, first)
+    tail = [i for i in range(len(blocks)) if i not in chosen]
+    return sorted(chosen) + tail, len(chosen)
 
 
 # --- names a notebook uses but does not define -------------------------------------------

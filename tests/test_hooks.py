@@ -125,5 +125,5 @@ def test_a_figure_s_alt_text_is_its_description_escaped():
 
     svg = "<svg><dc:description>Loss (legend: a &lt; b, &quot;c&quot;)</dc:description></svg>"
     assert 'alt="Figure 3: Loss (legend: a &lt; b, &quot;c&quot;)"' in figure_img(svg, "f", 2)
-    plain = figure_img("<svg></svg>", "f", 0)  # a figure from before descriptions
+    plain = figure_img("<svg></svg>", "f", 0)  # no axes: matplotlib writes no description
     assert 'alt="Figure 1: the plot drawn by the code above"' in plain
