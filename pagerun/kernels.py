@@ -17,6 +17,7 @@ no effect, which ``problem()`` detects inside the page runs.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import platform
 import shlex
@@ -51,10 +52,12 @@ TORCH_CAPABILITY = {"pinned": "AVX2", "second": "DEFAULT"}
 # OpenBLAS (numpy's and mxnet's) is pinned only where the environment does not choose already:
 # some machines set OPENBLAS_CORETYPE because older OpenBLAS builds misbehave on their CPU.
 OPENBLAS_DEFAULT = {"OPENBLAS_CORETYPE": "Haswell"}
-# numpy dispatches its own SIMD loops (sin, exp, ... ; AVX-512 ones use SVML) by CPU at import.
-# NPY_DISABLE_CPU_FEATURES turns features off, but only those this CPU has (numpy warns about
-# others), so the value is worked out per machine: the pinned set runs numpy at AVX2 at most,
-# the second set below AVX2 (no FMA).
+# numpy dispatches its own SIMD loops (sin, exp, ... ; AVX-512 ones use SVML) by CPU at import,
+# choosing among its dispatch targets (__cpu_dispatch__: AVX2, AVX512F, AVX512_SKX, ...).
+# NPY_DISABLE_CPU_FEATURES turns targets off, but only dispatch targets this CPU has: numpy warns
+# about any other name and ignores it (AVX512BW, AVX512VL, ... are flags inside the AVX512_SKX
+# target, not targets). So the value is worked out per machine: the pinned set runs numpy at
+# AVX2 at most, the second set below AVX2 (no FMA).
 NPY_DISABLE = "NPY_DISABLE_CPU_FEATURES"
 NUMPY_OFF = {"pinned": ("AVX512",), "second": ("AVX512", "AVX2", "FMA3")}
 
@@ -63,15 +66,21 @@ def _numpy_off(name: str) -> tuple[str, ...]:
     return NUMPY_OFF.get(name, ())
 
 
+def _dispatched(umath) -> list[str]:
+    """The dispatch targets that numpy's ``_multiarray_umath`` module has switched on."""
+    return [k for k in umath.__cpu_dispatch__ if umath.__cpu_features__.get(k)]
+
+
 @functools.lru_cache(maxsize=1)
 def numpy_cpu_features() -> tuple[str, ...]:
-    """The SIMD features numpy finds on this CPU (asked in a fresh process, nothing disabled)."""
+    """numpy's dispatch targets that this CPU runs (asked in a fresh process, none disabled)."""
     code = (
         "import numpy as np\n"
-        "try:\n    from numpy._core._multiarray_umath import __cpu_features__ as f\n"
-        "except ImportError:\n    from numpy.core._multiarray_umath import __cpu_features__ as f\n"
-        "print(' '.join(k for k, v in f.items() if v))"
+        "try:\n    from numpy._core import _multiarray_umath as u\n"
+        "except ImportError:\n    from numpy.core import _multiarray_umath as u\n"
+        "print(' '.join(_dispatched(u)))"
     )
+    code = inspect.getsource(_dispatched) + code
     env = {k: v for k, v in os.environ.items() if k != NPY_DISABLE}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
@@ -178,7 +187,7 @@ def _numpy_problem(name: str) -> list[str]:
     off = _numpy_off(name)
     if umath is None or not off:
         return []
-    on = sorted(k for k, v in umath.__cpu_features__.items() if v and k.startswith(off))
+    on = sorted(k for k in _dispatched(umath) if k.startswith(off))
     if not on:
         return []
     return [f"numpy runs {' '.join(on)} loops ({NPY_DISABLE} was set after numpy was imported)"]

@@ -119,12 +119,20 @@ def test_a_cpu_that_cannot_run_avx2_gets_the_unpinned_set(monkeypatch):
 
 
 def test_numpy_runs_without_the_features_the_set_turns_off():
-    from numpy.core._multiarray_umath import __cpu_features__
+    from numpy.core import _multiarray_umath as umath
 
     name = os.environ[kernels.ENV]
     off = kernels.NUMPY_OFF.get(name, ())
-    on = [k for k, v in __cpu_features__.items() if v and k.startswith(off)] if off else []
+    on = [k for k in kernels._dispatched(umath) if k.startswith(off)] if off else []
     assert on == []
+
+
+def test_only_numpys_dispatch_targets_are_turned_off():
+    """numpy warns about and ignores any other name (AVX512BW is a flag inside AVX512_SKX)."""
+    from numpy.core._multiarray_umath import __cpu_dispatch__
+
+    for name in kernels.NUMPY_OFF:
+        assert set(kernels.numpy_disabled(name).split()) <= set(__cpu_dispatch__)
 
 
 @pytest.mark.skipif("FMA3" not in kernels.numpy_cpu_features(), reason="numpy has no FMA3 here")
