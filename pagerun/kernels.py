@@ -70,18 +70,25 @@ def _dispatched(u) -> list[str]:
     return [k for k in u.__cpu_dispatch__ if u.__cpu_features__.get(k)]
 
 
+def _print_numpy_dispatched() -> None:
+    """The probe run by ``numpy_cpu_features`` in a fresh process: import numpy, print targets."""
+    try:
+        from numpy._core import _multiarray_umath as u
+    except ImportError:
+        from numpy.core import _multiarray_umath as u
+    print(" ".join(_dispatched(u)))
+
+
 @functools.lru_cache(maxsize=1)
 def numpy_cpu_features() -> tuple[str, ...]:
     """numpy's dispatch targets that this CPU runs (asked in a fresh process, none disabled)."""
-    code = (
-        "try:\n    from numpy._core import _multiarray_umath as u\n"
-        "except ImportError:\n    from numpy.core import _multiarray_umath as u\n"
-        # the expression of _dispatched, inlined: the probe needs no import of this module
-        "print(' '.join(k for k in u.__cpu_dispatch__ if u.__cpu_features__.get(k)))"
-    )
     env = {k: v for k, v in os.environ.items() if k != NPY_DISABLE}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-P", __file__, "numpy-features"],  # -P: no pagerun/ on sys.path
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if out.returncode:
         # No features known: the pinned set then turns nothing off, and the check inside the
@@ -219,6 +226,9 @@ def main(argv: list[str]) -> int:
         name = argv[1] if len(argv) > 1 else default_set()
         for key, value in variables(name).items():
             print(f"export {key}={shlex.quote(value)}")
+        return 0
+    if argv[:1] == ["numpy-features"]:
+        _print_numpy_dispatched()
         return 0
     if argv[:1] == ["check"]:
         ok, why = cpu_runs_avx2()
