@@ -12,7 +12,9 @@ neither goes first, as if it were the longest.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -68,12 +70,19 @@ def longest_first(
 
 
 def record(seconds: dict[str, float]) -> None:
-    """Merge the seconds measured in this run into this machine's table."""
+    """Merge the seconds measured in this run into this machine's table. Two runs may finish
+    at once (./dev test runs the browser tests alongside the second kernel set): the merge
+    holds a lock, and the table is replaced whole, never seen half written."""
     if not seconds:
         return
-    merged = {**_read(MEASURED), **{f: round(s, 2) for f, s in seconds.items()}}
-    MEASURED.parent.mkdir(parents=True, exist_ok=True)
-    MEASURED.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
+    table = MEASURED
+    table.parent.mkdir(parents=True, exist_ok=True)
+    with open(table.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {**_read(table), **{f: round(s, 2) for f, s in seconds.items()}}
+        tmp = table.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
+        tmp.replace(table)
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The order in which test files reach the workers (pagerun.schedule)."""
 
 import json
+import multiprocessing
 
 from pagerun import schedule
 
@@ -27,6 +28,20 @@ def test_measured_seconds_override_the_committed_table(tmp_path, monkeypatch):
     assert schedule.expected_seconds() == {"a.md": 5.0, "b.md": 7.12}
     ids = ["a.md::L1", "b.md::L1"]
     assert schedule.longest_first(ids, nodeid=str) == ["b.md::L1", "a.md::L1"]
+
+
+def _record_one(args: tuple) -> None:
+    path, name = args
+    schedule.MEASURED = path
+    schedule.record({name: 1.0})
+
+
+def test_runs_that_record_at_once_lose_no_entry(tmp_path):
+    measured = tmp_path / "measured.json"
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pool.map(_record_one, [(measured, f"p{i}.md") for i in range(40)])
+    assert sorted(json.loads(measured.read_text())) == sorted(f"p{i}.md" for i in range(40))
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_an_unreadable_table_counts_as_empty(tmp_path, monkeypatch):
