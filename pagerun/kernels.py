@@ -65,9 +65,9 @@ def _numpy_off(name: str) -> tuple[str, ...]:
     return NUMPY_OFF.get(name, ())
 
 
-def _dispatched(u) -> list[str]:
+def _dispatched(umath) -> list[str]:
     """The dispatch targets that numpy's ``_multiarray_umath`` module has switched on."""
-    return [k for k in u.__cpu_dispatch__ if u.__cpu_features__.get(k)]
+    return [k for k in umath.__cpu_dispatch__ if umath.__cpu_features__.get(k)]
 
 
 def _print_numpy_dispatched() -> None:

@@ -70,19 +70,18 @@ def longest_first(
 
 
 def record(seconds: dict[str, float]) -> None:
-    """Merge the seconds measured in this run into this machine's table. Two runs may finish
-    at once (./dev test runs the browser tests alongside the second kernel set): the merge
-    holds a lock, and the table is replaced whole, never seen half written."""
+    """Merge the seconds measured in this run into this machine's table. Two runs in one
+    checkout (a ``./dev check`` during a ``./dev test``) may finish at once: the merge holds a
+    lock, and the table is replaced whole, never seen half written."""
     if not seconds:
         return
-    table = MEASURED
-    table.parent.mkdir(parents=True, exist_ok=True)
-    with open(table.with_suffix(".lock"), "w") as lock:
+    MEASURED.parent.mkdir(parents=True, exist_ok=True)
+    with open(MEASURED.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        merged = {**_read(table), **{f: round(s, 2) for f, s in seconds.items()}}
-        tmp = table.with_suffix(f".{os.getpid()}.tmp")
+        merged = {**_read(MEASURED), **{f: round(s, 2) for f, s in seconds.items()}}
+        tmp = MEASURED.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(dict(sorted(merged.items())), indent=1) + "\n")
-        tmp.replace(table)
+        tmp.replace(MEASURED)
 
 
 def main(argv: list[str]) -> int:
