@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
     "--proxy-server=http://127.0.0.1:9",
 ]
 TABS_IN_PARALLEL = 4
+SEARCH_READY_MS = 120_000  # the worker builds a 1.7 MB index; slow on a busy 2-core machine
 CHAPTER_PAGE = "d2l/ch4/4-1-mlp/"
 OTHER_TABBED_PAGE = "d2l/ch6/6-1-conv-layer/"
 
@@ -365,12 +366,15 @@ async def search_results(browser: Browser, base: str, word: str) -> int:
     query = page.locator("input[data-md-component=search-query]")
     await query.click()
     await query.fill(word)
-    items = page.locator(".md-search-result__item")
-    try:
-        await items.first.wait_for(timeout=10_000)
-    except playwright_api.TimeoutError:
-        pass
-    count = await items.count()
+    # The theme shows "Initializing search" until its worker has built the index, then "No
+    # matching documents" or "N matching documents" for the query. Waiting for that line, not
+    # for a first result within a fixed time, keeps a slow index build from reading as 0.
+    await page.wait_for_function(
+        "() => /matching document/.test("
+        "document.querySelector('.md-search-result__meta').textContent)",
+        timeout=SEARCH_READY_MS,
+    )
+    count = await page.locator(".md-search-result__item").count()
     await context.close()
     assert not recorder.problems, recorder.problems
     return count
